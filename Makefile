@@ -1,0 +1,42 @@
+# Invoices and Contracts: every task a user or operator needs is a target here.
+SHELL := /bin/bash
+UV ?= python3 -m uv
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help setup run up test test-fast lint bench sim clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.venv/.synced: uv.lock pyproject.toml */pyproject.toml */*/pyproject.toml
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+setup: .venv/.synced ## install everything from the lock file into .venv
+
+run: setup ## the whole system in one process (embedded mode) on :$(PORT)
+	$(UV) run --frozen python -m gateway.embedded --port $(PORT)
+
+up: setup ## distributed mode: each service its own process, PostgreSQL + RabbitMQ
+	@scripts/ensure-services.sh
+	$(UV) run --frozen python deploy/local/up.py
+
+test: setup ## the whole suite against real PostgreSQL and RabbitMQ
+	@scripts/ensure-services.sh
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+test-fast: setup ## the suite without the slow reliability tests
+	@scripts/ensure-services.sh
+	$(UV) run --frozen pytest -m "not reliability" $(PYTEST_ARGS)
+
+lint: setup ## ruff
+	$(UV) run --frozen ruff check .
+
+bench: setup ## benchmarks; figures printed and stored in bench/results/
+	@scripts/ensure-services.sh
+	$(UV) run --frozen python bench/run.py
+
+clean: ## remove the embedded-mode data under var/
+	rm -rf var

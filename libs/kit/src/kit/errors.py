@@ -1,0 +1,113 @@
+"""One error vocabulary (Tencent-style codes) and its REST rendering as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from kit import jsonutil
+from kit.logging import current_request_id
+
+log = logging.getLogger("kit.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    """A failure the caller can act on. `code` is stable; `message` is for humans."""
+
+    status: int = 400
+    code: str = "FailedOperation"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.details = details or {}
+
+
+class InvalidParameter(AppError):
+    code = "InvalidParameter"
+
+
+class InvalidParameterValue(AppError):
+    code = "InvalidParameterValue"
+
+
+class MissingParameter(AppError):
+    code = "MissingParameter"
+
+
+class ResourceNotFound(AppError):
+    status = 404
+    code = "ResourceNotFound"
+
+
+class FailedOperation(AppError):
+    status = 409
+    code = "FailedOperation"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "AuthFailure"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "UnauthorizedOperation"
+
+
+class ResourceUnavailable(AppError):
+    status = 503
+    code = "ResourceUnavailable"
+
+
+def problem(status: int, code: str, message: str, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": code, "status": status, "code": code,
+            "detail": message, "requestId": current_request_id()}
+    body.update(extra)
+    return Response(jsonutil.dumps(body), status_code=status, media_type=PROBLEM_JSON)
+
+
+def _validation_code(errors: list[dict[str, Any]]) -> tuple[str, str]:
+    first = errors[0] if errors else {}
+    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    kind = first.get("type", "")
+    if kind == "missing":
+        return "MissingParameter", f"missing parameter: {loc}"
+    if kind in ("json_invalid", "model_attributes_type", "dict_type") and not loc:
+        return "InvalidParameter", "the request body is not a valid JSON object"
+    msg = first.get("msg", "invalid value")
+    return "InvalidParameterValue", f"{loc}: {msg}" if loc else msg
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> Response:
+        return problem(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        code, message = _validation_code(list(exc.errors()))
+        return problem(400, code, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "ResourceNotFound", 405: "UnsupportedOperation",
+                413: "RequestSizeLimitExceeded"}.get(exc.status_code, "FailedOperation")
+        return problem(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "InternalError", "internal error; quote the request id to support")

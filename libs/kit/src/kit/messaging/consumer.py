@@ -1,0 +1,180 @@
+"""Idempotent consumers: inbox dedupe, business change and new outbox rows in one transaction,
+ack only after commit.
+
+Deliveries are handled in batches (whatever arrived, up to `batch_size`) so a busy queue costs
+one transaction per batch instead of one per message. When a batch fails, its messages are
+retried one by one, so one bad message never takes good ones down with it. A message whose
+handling fails is requeued after a backoff; on its `delivery_limit`-th failed delivery it is
+dead-lettered to `<queue>.dlq` with the reason logged. The broker enforces the same limit for
+messages whose consumer died (the quorum queue's `x-delivery-limit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.db import Database
+from kit.messaging.envelope import CloudEvent, InvalidEnvelope, parse_event
+from kit.messaging.transport import Bus, Delivery, QueueSpec
+
+log = logging.getLogger("kit.messaging.consumer")
+
+EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer of a service: its queue (`<service>.<purpose>`), bindings and handler."""
+
+    queue: str
+    bindings: tuple[str, ...]
+    handler: EventHandler
+
+
+class Consumer:
+    def __init__(self, db: Database, inbox: Table, bus: Bus, subscription: Subscription, *,
+                 delivery_limit: int = 5, prefetch: int = 200, batch_size: int = 100,
+                 backoff_seconds: float = 0.5, registry: CollectorRegistry | None = None) -> None:
+        self.db = db
+        self.inbox = inbox
+        self.bus = bus
+        self.subscription = subscription
+        self.spec = QueueSpec(subscription.queue, subscription.bindings,
+                              delivery_limit=delivery_limit, prefetch=prefetch)
+        self.batch_size = batch_size
+        self.backoff_seconds = backoff_seconds
+        self._incoming: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._retries: set[asyncio.Task[None]] = set()
+        registry = registry or CollectorRegistry()
+        labels = {"queue": subscription.queue}
+        self.handled = Counter("consumer_handled", "Messages handled and committed", ["queue"],
+                               registry=registry).labels(**labels)
+        self.duplicates = Counter("consumer_duplicates", "Messages skipped as already handled",
+                                  ["queue"], registry=registry).labels(**labels)
+        self.dead_lettered = Counter("consumer_dead_lettered", "Messages sent to the DLQ",
+                                     ["queue"], registry=registry).labels(**labels)
+        if db.dialect == "postgresql":
+            self._insert = pg_insert
+        else:
+            self._insert = sqlite_insert
+
+    async def start(self) -> None:
+        self._worker = asyncio.get_running_loop().create_task(
+            self._work(), name=f"consumer:{self.spec.name}")
+        await self.bus.consume(self.spec, self._receive)
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._worker, *self._retries) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._worker = None
+
+    async def _receive(self, delivery: Delivery) -> None:
+        self._incoming.put_nowait(delivery)
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self._incoming.get()]
+            while len(batch) < self.batch_size and not self._incoming.empty():
+                batch.append(self._incoming.get_nowait())
+            try:
+                await self._handle_batch(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never let the worker die; messages stay unacked and return
+                log.exception("consumer batch crashed", extra={"queue": self.spec.name})
+
+    async def _handle_batch(self, batch: Sequence[Delivery]) -> None:
+        parsed: list[tuple[Delivery, CloudEvent]] = []
+        for delivery in batch:
+            try:
+                if not delivery.message_id:
+                    raise InvalidEnvelope("message has no message_id; refusing to invent one")
+                parsed.append((delivery, parse_event(delivery.body, delivery.message_id)))
+            except InvalidEnvelope as exc:
+                await self._failed(delivery, exc)
+        if not parsed:
+            return
+        try:
+            await self._apply(parsed)
+        except Exception as exc:
+            if len(parsed) == 1:
+                await self._failed(parsed[0][0], exc)
+                return
+            for one in parsed:  # isolate the culprit; the others commit on their own
+                try:
+                    await self._apply([one])
+                except Exception as single_exc:
+                    await self._failed(one[0], single_exc)
+            return
+        for delivery, _ in parsed:
+            await delivery.ack()
+
+    async def _apply(self, items: Sequence[tuple[Delivery, CloudEvent]]) -> None:
+        """One transaction: claim the ids in the inbox, run the handler for the new ones."""
+        first_seen: dict[str, CloudEvent] = {}
+        for _, event in items:
+            first_seen.setdefault(event.id, event)
+        now = datetime.now(UTC)
+        async with self.db.transaction() as session:
+            claimed = set((await session.execute(
+                self._insert(self.inbox)
+                .values([{"consumer": self.spec.name, "message_id": event_id, "received_at": now}
+                         for event_id in first_seen])
+                .on_conflict_do_nothing()
+                .returning(self.inbox.c.message_id)
+            )).scalars())
+            for event_id, event in first_seen.items():
+                if event_id in claimed:
+                    await self.subscription.handler(session, event)
+        self.handled.inc(len(claimed))
+        self.duplicates.inc(len(items) - len(claimed))
+
+    async def _failed(self, delivery: Delivery, error: BaseException) -> None:
+        attempt = delivery.delivery_count + 1
+        reason = f"{type(error).__name__}: {error}"
+        if attempt >= self.spec.delivery_limit:
+            log.error("dead-lettering message", extra={
+                "queue": self.spec.name, "message_id": delivery.message_id,
+                "routing_key": delivery.routing_key, "attempt": attempt, "reason": reason})
+            self.dead_lettered.inc()
+            await delivery.reject(requeue=False)
+            return
+        log.warning("message failed, will retry", extra={
+            "queue": self.spec.name, "message_id": delivery.message_id, "attempt": attempt,
+            "reason": reason})
+        delay = min(self.backoff_seconds * 2 ** (attempt - 1), 30.0)
+        task = asyncio.get_running_loop().create_task(self._requeue_later(delivery, delay))
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    @staticmethod
+    async def _requeue_later(delivery: Delivery, delay: float) -> None:
+        await asyncio.sleep(delay)  # backoff, not synchronisation: the worker keeps going
+        await delivery.reject(requeue=True)
+
+
+def event_handler(model: type[Any], fn: Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
+                  ) -> EventHandler:
+    """Wrap a handler that wants the event's `data` validated into a Pydantic model."""
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        await fn(session, event, model.model_validate(event.data))
+
+    return handle
