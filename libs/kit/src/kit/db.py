@@ -57,7 +57,7 @@ class Database:
         else:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                pool_pre_ping=True, pool_recycle=1800,
+                pool_recycle=1800,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._commit_hooks: list[Callable[[AsyncSession], None]] = []

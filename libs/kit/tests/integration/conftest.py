@@ -9,10 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 import pytest_asyncio
-
 from kit.db import Database
-from kit.messaging import InProcessBus, RabbitBus
-from kit.messaging import probe
+from kit.messaging import InProcessBus, RabbitBus, probe
 from kit.messaging.consumer import Consumer
 from kit.messaging.relay import OutboxRelay
 from kit.messaging.transport import Bus

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 
 import aio_pika
-from sqlalchemy import func, select
-
 from kit import jsonutil
 from kit.messaging import new_event, probe
 from kit.messaging.transport import OutboundMessage
+from sqlalchemy import func, select
+
 
 async def _outbox_pending(pipeline) -> int:
     async with pipeline.db.sessions() as s:
@@ -33,7 +33,7 @@ async def test_evt_req_2_every_committed_event_takes_effect_exactly_once(pipelin
     async def all_applied() -> bool:
         return (await probe.effect_counts(pipeline.db))[1] == len(ids)
 
-    await probe.wait_for(all_applied, timeout=60, what="600 effects")
+    await probe.wait_for(all_applied, within=60, what="600 effects")
     assert await probe.effect_counts(pipeline.db) == (600, 600)
     assert await _effects_for(pipeline, ids) == set(ids)
     assert await _outbox_pending(pipeline) == 0
@@ -55,14 +55,14 @@ async def test_evt_req_2_redelivered_messages_take_effect_once(pipeline):
     async def applied() -> bool:
         return (await probe.effect_counts(pipeline.db))[1] == 50
 
-    await probe.wait_for(applied, timeout=30, what="50 effects")
+    await probe.wait_for(applied, within=30, what="50 effects")
     marker = await probe.write_orders(pipeline.db, 1)
     await relay.publish_batch()
 
     async def marker_applied() -> bool:
         return bool(await _effects_for(pipeline, marker))
 
-    await probe.wait_for(marker_applied, timeout=30, what="marker effect")
+    await probe.wait_for(marker_applied, within=30, what="marker effect")
     assert await probe.effect_counts(pipeline.db) == (51, 51)
     assert set(ids) <= await _effects_for(pipeline, ids + marker)
 
@@ -79,7 +79,7 @@ async def test_evt_req_2_rolled_back_transaction_is_never_published(pipeline):
     async def marker_applied() -> bool:
         return bool(await _effects_for(pipeline, marker))
 
-    await probe.wait_for(marker_applied, timeout=30, what="marker effect")
+    await probe.wait_for(marker_applied, within=30, what="marker effect")
     assert await _effects_for(pipeline, rolled_back) == set()
     assert await probe.effect_counts(pipeline.db) == (1, 1)
 
@@ -118,8 +118,8 @@ async def test_evt_req_2_poison_messages_go_to_dlq_after_delivery_limit(pipeline
     async def all_dead() -> bool:
         return await _dead_letter_count(pipeline) == 3
 
-    await probe.wait_for(good_applied, timeout=30, what="good messages applied")
-    await probe.wait_for(all_dead, timeout=30, what="3 messages in the DLQ")
+    await probe.wait_for(good_applied, within=30, what="good messages applied")
+    await probe.wait_for(all_dead, within=30, what="3 messages in the DLQ")
     dead = [r for r in caplog.records if r.getMessage() == "dead-lettering message"]
     assert {r.message_id for r in dead} == {"not-json-1", bad_payload.id, "no-envelope"}
     assert all(r.attempt == 3 for r in dead)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import Database
 from kit.messaging.envelope import CloudEvent, InvalidEnvelope, parse_event
-from kit.messaging.transport import Bus, Delivery, QueueSpec
+from kit.messaging.transport import Bus, CancelConsumer, Delivery, QueueSpec
 
 log = logging.getLogger("kit.messaging.consumer")
 
@@ -58,6 +58,7 @@ class Consumer:
         self._incoming: asyncio.Queue[Delivery] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
+        self._cancel: CancelConsumer | None = None
         registry = registry or CollectorRegistry()
         labels = {"queue": subscription.queue}
         self.handled = Counter("consumer_handled", "Messages handled and committed", ["queue"],
@@ -74,9 +75,11 @@ class Consumer:
     async def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(
             self._work(), name=f"consumer:{self.spec.name}")
-        await self.bus.consume(self.spec, self._receive)
+        self._cancel = await self.bus.consume(self.spec, self._receive)
 
     async def stop(self) -> None:
+        """Stop working (an open batch rolls back), then unsubscribe; every unacked message
+        goes back to the queue. In that order, so no ack races the channel's closing."""
         tasks = [t for t in (self._worker, *self._retries) if t is not None]
         for task in tasks:
             task.cancel()
@@ -84,6 +87,9 @@ class Consumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._worker = None
+        if self._cancel is not None:
+            await self._cancel()
+            self._cancel = None
 
     async def _receive(self, delivery: Delivery) -> None:
         self._incoming.put_nowait(delivery)

@@ -10,12 +10,19 @@ outbox rows are already marked sent). Distributed mode uses RabbitMQ for that re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from kit.messaging.transport import DeliveryHandler, OutboundMessage, PublishFailed, QueueSpec
+from kit.messaging.transport import (
+    CancelConsumer,
+    DeliveryHandler,
+    OutboundMessage,
+    PublishFailed,
+    QueueSpec,
+)
 
 log = logging.getLogger("kit.messaging.inprocess")
 
@@ -127,7 +134,7 @@ class InProcessBus:
     async def declare(self, spec: QueueSpec) -> None:
         self._queues.setdefault(spec.name, _Queue(spec))
 
-    async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> None:
+    async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> CancelConsumer:
         await self.declare(spec)
         queue = self._queues[spec.name]
         slot = asyncio.Semaphore(spec.prefetch)
@@ -141,7 +148,17 @@ class InProcessBus:
                 except Exception:
                     log.exception("delivery handler failed", extra={"queue": spec.name})
 
-        queue.task = asyncio.get_running_loop().create_task(dispatch(), name=f"bus:{spec.name}")
+        task = asyncio.get_running_loop().create_task(dispatch(), name=f"bus:{spec.name}")
+        queue.task = task
+
+        async def cancel() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if queue.task is task:
+                queue.task = None
+
+        return cancel
 
     def dead_letters(self, queue_name: str) -> list[tuple[OutboundMessage, str]]:
         """What a `<queue>.dlq` would hold: messages and the reason they were dead-lettered."""

@@ -19,6 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import registry
 
 from kit.db import Database
 from kit.ids import uuid7
@@ -63,8 +64,20 @@ async def create_schema(db: Database) -> None:
         await conn.run_sync(run)
 
 
+class Effect:
+    """One applied event. Mapped so a batch's effects flush as one multi-row INSERT, as
+    services' ORM writes do."""
+
+    def __init__(self, event_id: str, order_id: str) -> None:
+        self.event_id = event_id
+        self.order_id = order_id
+
+
+registry().map_imperatively(Effect, effects)
+
+
 async def _record_effect(session: AsyncSession, event: CloudEvent, data: ProbeCreated) -> None:
-    await session.execute(insert(effects).values(event_id=event.id, order_id=data.order_id))
+    session.add(Effect(event.id, data.order_id))
 
 
 def subscription(queue: str) -> Subscription:
@@ -105,15 +118,15 @@ async def effect_counts(db: Database) -> tuple[int, int]:
         return int(row[0]), int(row[1])
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float,
+async def wait_for(condition: Callable[[], Awaitable[bool]], *, within: float,
                    what: str) -> None:
     """Poll a condition on real state until it holds; fail loudly with `what` on timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         if await condition():
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+            raise TimeoutError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(0.05)
 
 

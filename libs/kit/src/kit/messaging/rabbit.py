@@ -20,7 +20,13 @@ from aio_pika.abc import (
     AbstractRobustExchange,
 )
 
-from kit.messaging.transport import DeliveryHandler, OutboundMessage, PublishFailed, QueueSpec
+from kit.messaging.transport import (
+    CancelConsumer,
+    DeliveryHandler,
+    OutboundMessage,
+    PublishFailed,
+    QueueSpec,
+)
 
 log = logging.getLogger("kit.messaging.rabbit")
 
@@ -148,7 +154,7 @@ class RabbitBus:
             await queue.bind(exchange, routing_key=key)
         return queue
 
-    async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> None:
+    async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> CancelConsumer:
         assert self._connection is not None, "connect() first"
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=spec.prefetch)
@@ -158,4 +164,15 @@ class RabbitBus:
         async def on_message(message: AbstractIncomingMessage) -> None:
             await handler(RabbitDelivery(message))
 
-        await queue.consume(on_message)
+        tag = await queue.consume(on_message)
+
+        async def cancel() -> None:
+            try:
+                await queue.cancel(tag)
+                await channel.close()  # returns the unacked messages to the queue
+            except Exception as exc:
+                log.warning("consumer cancel failed", extra={"error": repr(exc)})
+            if channel in self._consumer_channels:
+                self._consumer_channels.remove(channel)
+
+        return cancel

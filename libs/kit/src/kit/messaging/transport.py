@@ -46,6 +46,7 @@ class Delivery(Protocol):
 
 
 DeliveryHandler = Callable[[Delivery], Awaitable[None]]
+CancelConsumer = Callable[[], Awaitable[None]]
 
 
 class PublishFailed(Exception):
@@ -66,4 +67,7 @@ class Bus(Protocol):
 
     async def declare(self, spec: QueueSpec) -> None: ...
 
-    async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> None: ...
+    async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> CancelConsumer:
+        """Start delivering; returns the coroutine function that stops it (unacked messages
+        return to the queue)."""
+        ...
