@@ -23,6 +23,7 @@ from kit.clock import Clock, SystemClock
 from kit.db import Database, ensure_postgres_database
 from kit.errors import install_error_handlers
 from kit.http import JsonResponse, MetricsMiddleware, RequestIdMiddleware
+from kit.identity import AssertionVerifier
 from kit.logging import configure_logging
 from kit.messaging import Consumer, InProcessBus, OutboxRelay, RabbitBus, Subscription
 from kit.messaging.transport import Bus
@@ -128,6 +129,7 @@ def build_service_app(
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan,
                   default_response_class=JsonResponse)
     app.state.runtime = runtime
+    app.state.assertion_verifier = AssertionVerifier(settings.gateway_public_key)
     install_error_handlers(app)
     app.include_router(health_router())
     for router in routers:

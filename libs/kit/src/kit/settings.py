@@ -28,5 +28,6 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 200
     relay_poll_seconds: float = 2.0
     outbox_retention_hours: float = 24.0
+    gateway_public_key: str | None = None  # base64 Ed25519; verifies caller assertions
     log_level: str = "INFO"
     log_json: bool = True

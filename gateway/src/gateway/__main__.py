@@ -1,0 +1,23 @@
+"""`python -m gateway serve [--port 8000]`: the gateway alone (distributed mode)."""
+
+import argparse
+
+import uvicorn
+
+from gateway.config import Settings
+from gateway.main import create_app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    uvicorn.run(create_app(Settings()), host=args.host, port=args.port, log_config=None,
+                access_log=False, lifespan="on", timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    main()
