@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from kit.db import drop_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]

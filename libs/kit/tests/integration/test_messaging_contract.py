@@ -37,6 +37,8 @@ async def test_evt_req_2_every_committed_event_takes_effect_exactly_once(pipelin
     assert await probe.effect_counts(pipeline.db) == (600, 600)
     assert await _effects_for(pipeline, ids) == set(ids)
     assert await _outbox_pending(pipeline) == 0
+    await pipeline.started[0].stop()
+    assert await _queue_depth(pipeline) == 0
 
 
 async def test_evt_req_2_redelivered_messages_take_effect_once(pipeline):
@@ -98,19 +100,27 @@ async def _dead_letter_count(pipeline) -> int:
 
 async def test_evt_req_2_poison_messages_go_to_dlq_after_delivery_limit(pipeline, caplog):
     """Invalid envelope and invalid payload: retried up to the delivery limit, then
-    dead-lettered with the reason logged; the good messages behind them are not held up."""
-    consumer = pipeline.consumer(delivery_limit=3, batch_size=10)
-    await consumer.start()
+    dead-lettered with the reason logged; the good messages around them (in the same batches)
+    are applied and acked, not held up."""
+    good = await probe.write_orders(pipeline.db, 30)
+    async with pipeline.db.sessions() as s:
+        rows = (await s.execute(select(probe.outbox.c.event_id, probe.outbox.c.body)
+                                .order_by(probe.outbox.c.seq))).all()
+    good_messages = [OutboundMessage(eid, probe.ROUTING_KEY, body.encode()) for eid, body in rows]
     bad_payload = new_event(probe.EVENT_TYPE, source="/probe", data={"order_id": 42})
-    poison = [
-        OutboundMessage("not-json-1", probe.ROUTING_KEY, b"{not json"),
+    stream = [
+        *good_messages[:10],
         OutboundMessage(bad_payload.id, probe.ROUTING_KEY, bad_payload.to_json()),
+        *good_messages[10:20],
+        OutboundMessage("not-json-1", probe.ROUTING_KEY, b"{not json"),
+        *good_messages[20:],
         OutboundMessage("no-envelope", probe.ROUTING_KEY, jsonutil.dumps({"hello": "world"})),
     ]
+    consumer = pipeline.consumer(delivery_limit=3, batch_size=10)
+    await pipeline.bus.declare(consumer.spec)
     caplog.set_level(logging.WARNING, logger="kit.messaging.consumer")
-    assert all(r is None for r in await pipeline.bus.publish(poison))
-    good = await probe.write_orders(pipeline.db, 30)
-    await pipeline.relay().start()
+    assert all(r is None for r in await pipeline.bus.publish(stream))
+    await consumer.start()
 
     async def good_applied() -> bool:
         return len(await _effects_for(pipeline, good)) == 30
@@ -128,6 +138,21 @@ async def test_evt_req_2_poison_messages_go_to_dlq_after_delivery_limit(pipeline
     assert "ValidationError" in reasons[bad_payload.id] and "order_id" in reasons[bad_payload.id]
     assert "invalid CloudEvent" in reasons["no-envelope"]
     assert await probe.effect_counts(pipeline.db) == (30, 30)
+    await consumer.stop()
+    assert await _queue_depth(pipeline) == 0, "every good message was acked, none left behind"
+
+
+async def _queue_depth(pipeline) -> int:
+    """Messages in the queue, including unacked ones returned by stopping the consumer."""
+    if pipeline.kind == "inprocess":
+        return pipeline.bus.depth(pipeline.queue)
+    connection = await aio_pika.connect(pipeline.bus.url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(pipeline.queue, passive=True)
+        return queue.declaration_result.message_count
+    finally:
+        await connection.close()
 
 
 async def test_unroutable_publish_is_an_error_and_retried(pipeline):

@@ -128,8 +128,18 @@ class Consumer:
                     await self._apply([one])
                 except Exception as single_exc:
                     await self._failed(one[0], single_exc)
+                else:
+                    await one[0].ack()
             return
-        for delivery, _ in parsed:
+        await self._ack(batch, [d for d, _ in parsed])
+
+    async def _ack(self, batch: Sequence[Delivery], applied: Sequence[Delivery]) -> None:
+        """Ack the applied deliveries: one frame for the whole batch when every delivery before
+        its last is settled (nothing failed in it and none waits for a retry), else one each."""
+        if len(applied) == len(batch) and not self._retries:
+            await applied[-1].ack(multiple=True)
+            return
+        for delivery in applied:
             await delivery.ack()
 
     async def _apply(self, items: Sequence[tuple[Delivery, CloudEvent]]) -> None:

@@ -55,6 +55,8 @@ class _Queue:
     spec: QueueSpec
     pending: asyncio.Queue[_Envelope] = field(default_factory=asyncio.Queue)
     dead: list[tuple[OutboundMessage, str]] = field(default_factory=list)
+    unsettled: dict[int, InProcessDelivery] = field(default_factory=dict)
+    next_tag: int = 1
     task: asyncio.Task[None] | None = None
 
 
@@ -64,6 +66,9 @@ class InProcessDelivery:
         self._envelope = envelope
         self._slot = slot
         self._settled = False
+        self.tag = queue.next_tag
+        queue.next_tag += 1
+        queue.unsettled[self.tag] = self
         self.body = envelope.message.body
         self.message_id: str | None = envelope.message.message_id
         self.routing_key = envelope.message.routing_key
@@ -76,10 +81,16 @@ class InProcessDelivery:
         if self._settled:
             return False
         self._settled = True
+        self._queue.unsettled.pop(self.tag, None)
         self._slot.release()
         return True
 
-    async def ack(self) -> None:
+    async def ack(self, multiple: bool = False) -> None:
+        """With `multiple`, also every earlier unsettled delivery of this queue (AMQP's
+        basic.ack multiple=true)."""
+        if multiple:
+            for tag in [t for t in self._queue.unsettled if t < self.tag]:
+                self._queue.unsettled[tag]._settle()
         self._settle()
 
     async def reject(self, requeue: bool) -> None:
@@ -157,6 +168,8 @@ class InProcessBus:
                 await task
             if queue.task is task:
                 queue.task = None
+            for delivery in list(queue.unsettled.values()):  # as a closed channel does
+                await delivery.reject(requeue=True)
 
         return cancel
 

@@ -47,9 +47,9 @@ class RabbitDelivery:
             return count
         return 1 if self._message.redelivered else 0
 
-    async def ack(self) -> None:
+    async def ack(self, multiple: bool = False) -> None:
         try:
-            await self._message.ack()
+            await self._message.ack(multiple=multiple)
         except Exception as exc:  # channel gone: the broker redelivers, the inbox dedupes
             log.warning("ack lost, message will be redelivered", extra={"error": repr(exc)})
 
