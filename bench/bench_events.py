@@ -11,6 +11,8 @@ import argparse
 import asyncio
 import json
 import platform
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -25,9 +27,43 @@ AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 RESULTS = Path(__file__).parent / "results"
 
 
+def _spawn(args: list[str]) -> subprocess.Popen[str]:
+    """A consumer in its own process (as in deployment: the consuming service is another
+    process); returns once it says it is consuming, so start-up is not timed."""
+    process = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if line != "consuming":
+        process.kill()
+        raise RuntimeError(f"consumer did not start: {line!r}")
+    return process
+
+
+async def raw_consume(queue_name: str, count: int) -> None:
+    """The baseline consumer: manual ack of each message, nothing else."""
+    connection = await aio_pika.connect(AMQP)
+    channel = await connection.channel()
+    await channel.set_qos(prefetch_count=200)
+    queue = await channel.get_queue(queue_name)
+    done = asyncio.Event()
+    received = 0
+
+    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        nonlocal received
+        await message.ack()
+        received += 1
+        if received == count:
+            done.set()
+
+    await queue.consume(on_message)
+    print("consuming", flush=True)
+    await done.wait()
+    await connection.close()
+
+
 async def raw_baseline(n: int, window: int) -> float:
     """Messages/s for the broker alone: publish n persistent messages with confirms (pipelined
-    `window` at a time), consume them with manual ack, on a quorum queue."""
+    `window` at a time) to a quorum queue, while another process consumes and acks them."""
     name = f"bench.raw.{uuid.uuid4().hex[:8]}"
     connection = await aio_pika.connect(AMQP)
     try:
@@ -36,30 +72,18 @@ async def raw_baseline(n: int, window: int) -> float:
         queue = await channel.declare_queue(name, durable=True,
                                             arguments={"x-queue-type": "quorum"})
         await queue.bind(exchange, "raw.#")
-        consume_channel = await connection.channel()
-        await consume_channel.set_qos(prefetch_count=200)
-        cqueue = await consume_channel.get_queue(name)
-        done = asyncio.Event()
-        received = 0
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            nonlocal received
-            await message.ack()
-            received += 1
-            if received == n:
-                done.set()
-
+        consumer = _spawn([__file__, "--raw-consume", name, "--events", str(n)])
         body = json.dumps({"specversion": "1.0", "data": {"order_id": "x" * 36}}).encode()
         started = time.perf_counter()
-        await cqueue.consume(on_message)
         for start in range(0, n, window):
             await asyncio.gather(*(
                 exchange.publish(aio_pika.Message(body, message_id=str(uuid.uuid4()),
                                                   delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                                  routing_key="raw.created")
                 for _ in range(min(window, n - start))))
-        await done.wait()
+        code = await asyncio.to_thread(consumer.wait, 600)
         elapsed = time.perf_counter() - started
+        assert code == 0, "raw consumer failed"
         await queue.delete(if_unused=False, if_empty=False)
         await exchange.delete()
         return n / elapsed
@@ -68,18 +92,21 @@ async def raw_baseline(n: int, window: int) -> float:
 
 
 async def pipeline(n: int, writers: int, per_transaction: int) -> float:
-    """Events/s through the whole pipeline, from the first business write to the last effect."""
+    """Events/s through the whole pipeline, from the first business write to the last effect
+    committed by the consuming process."""
     url = f"{PG}/bench_events_{uuid.uuid4().hex[:8]}"
     await ensure_postgres_database(url)
     db = Database(url, pool_size=writers + 4)
     tag = uuid.uuid4().hex[:8]
-    bus = RabbitBus(AMQP, exchange=f"bench.{tag}.events", dlx=f"bench.{tag}.dlx")
+    exchange, dlx, queue = f"bench.{tag}.events", f"bench.{tag}.dlx", f"bench.{tag}.probe"
+    bus = RabbitBus(AMQP, exchange=exchange, dlx=dlx)
+    consumer = None
     try:
         await probe.create_schema(db)
         await bus.connect()
-        consumer = probe.make_consumer(db, bus, f"bench.{tag}.probe")
+        consumer = _spawn(["-m", "kit.messaging.probe", "consume", "--db", url, "--amqp", AMQP,
+                           "--exchange", exchange, "--dlx", dlx, "--queue", queue])
         relay = probe.make_relay(db, bus, batch_size=500, poll_seconds=0.5)
-        await consumer.start()
         await relay.start()
         started = time.perf_counter()
         await asyncio.gather(*(probe.write_orders(db, n // writers, per_transaction=per_transaction)
@@ -91,28 +118,34 @@ async def pipeline(n: int, writers: int, per_transaction: int) -> float:
         await probe.wait_for(all_applied, within=600, what="all effects")
         elapsed = time.perf_counter() - started
         await relay.stop()
-        await consumer.stop()
         assert await probe.effect_counts(db) == (n, n)
-        connection = await aio_pika.connect(AMQP)
-        channel = await connection.channel()
-        for q in (f"bench.{tag}.probe", f"bench.{tag}.probe.dlq"):
-            await channel.queue_delete(q)
-        for x in (f"bench.{tag}.events", f"bench.{tag}.dlx"):
-            await channel.exchange_delete(x)
-        await connection.close()
         return n / elapsed
     finally:
+        if consumer is not None:
+            consumer.terminate()
+            consumer.wait(30)
         await bus.close()
         await db.dispose()
         await drop_postgres_database(url)
+        connection = await aio_pika.connect(AMQP)
+        channel = await connection.channel()
+        for q in (queue, f"{queue}.dlq"):
+            await channel.queue_delete(q)
+        for x in (exchange, dlx):
+            await channel.exchange_delete(x)
+        await connection.close()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--writers", type=int, default=8)
-    parser.add_argument("--per-transaction", type=int, default=1)
+    parser.add_argument("--per-transaction", type=int, default=10)
+    parser.add_argument("--raw-consume", metavar="QUEUE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.raw_consume:
+        await raw_consume(args.raw_consume, args.events)
+        return
     raw = await raw_baseline(args.events, window=500)
     ours = await pipeline(args.events, args.writers, args.per_transaction)
     ratio = ours / raw

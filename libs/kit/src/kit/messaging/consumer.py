@@ -67,10 +67,11 @@ class Consumer:
                                   ["queue"], registry=registry).labels(**labels)
         self.dead_lettered = Counter("consumer_dead_lettered", "Messages sent to the DLQ",
                                      ["queue"], registry=registry).labels(**labels)
-        if db.dialect == "postgresql":
-            self._insert = pg_insert
-        else:
-            self._insert = sqlite_insert
+        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+        # One cached statement run as executemany ("insertmanyvalues"): the claimed ids come
+        # back, the duplicates do not.
+        self._claim_statement = (insert(inbox).on_conflict_do_nothing()
+                                 .returning(inbox.c.message_id))
 
     async def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(
@@ -150,11 +151,9 @@ class Consumer:
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
             claimed = set((await session.execute(
-                self._insert(self.inbox)
-                .values([{"consumer": self.spec.name, "message_id": event_id, "received_at": now}
-                         for event_id in first_seen])
-                .on_conflict_do_nothing()
-                .returning(self.inbox.c.message_id)
+                self._claim_statement,
+                [{"consumer": self.spec.name, "message_id": event_id, "received_at": now}
+                 for event_id in first_seen],
             )).scalars())
             for event_id, event in first_seen.items():
                 if event_id in claimed:

@@ -68,7 +68,8 @@ class RabbitBus:
         self.dlx_name = dlx
         self.connection_name = connection_name
         self.publish_timeout = publish_timeout
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractRobustConnection | None = None  # publishing
+        self._consume_connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._exchange: AbstractRobustExchange | None = None
         self._consumer_channels: list[AbstractRobustChannel] = []
@@ -79,14 +80,20 @@ class RabbitBus:
                 and self._publish_channel is not None and not self._publish_channel.is_closed)
 
     async def connect(self) -> None:
-        self._connection = await aio_pika.connect_robust(
-            self.url, client_properties={"connection_name": self.connection_name},
-            heartbeat=15, reconnect_interval=1,
-        )
+        """Two connections, as RabbitMQ advises: flow control that throttles a busy publisher
+        must not also hold back the acks of the consumers."""
+        self._connection = await self._connect("publish")
+        self._consume_connection = await self._connect("consume")
         self._publish_channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True
         )
         self._exchange = await self._declare_exchanges(self._publish_channel)
+
+    async def _connect(self, role: str) -> AbstractRobustConnection:
+        return await aio_pika.connect_robust(
+            self.url, client_properties={"connection_name": f"{self.connection_name}:{role}"},
+            heartbeat=15, reconnect_interval=1,
+        )
 
     async def _declare_exchanges(self, channel: AbstractRobustChannel) -> AbstractRobustExchange:
         await channel.declare_exchange(self.dlx_name, aio_pika.ExchangeType.DIRECT, durable=True)
@@ -95,9 +102,11 @@ class RabbitBus:
         )
 
     async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
+        for connection in (self._consume_connection, self._connection):
+            if connection is not None:
+                await connection.close()
         self._connection = None
+        self._consume_connection = None
         self._publish_channel = None
         self._exchange = None
         self._consumer_channels.clear()
@@ -155,8 +164,8 @@ class RabbitBus:
         return queue
 
     async def consume(self, spec: QueueSpec, handler: DeliveryHandler) -> CancelConsumer:
-        assert self._connection is not None, "connect() first"
-        channel = await self._connection.channel()
+        assert self._consume_connection is not None, "connect() first"
+        channel = await self._consume_connection.channel()
         await channel.set_qos(prefetch_count=spec.prefetch)
         queue = await self._declare_queue(channel, spec)
         self._consumer_channels.append(channel)
