@@ -2,6 +2,9 @@
 against PostgreSQL (one database per service, created if missing and migrated before start) and
 RabbitMQ. Configured by environment variables with localhost defaults; Ctrl-C stops everything.
 
+Secrets it needs (the gateway's signing key, iam-svc's key-encryption key) are generated on
+first use into var/up-secrets.json (mode 0600, git-ignored) unless given in the environment.
+
 Environment (all optional): PG_URL (server URL without database,
 default postgresql+asyncpg://root@127.0.0.1:5432), AMQP_URL, GATEWAY_PORT (8000),
 DB_PREFIX (prefix for the database names, default ""), and any per-service variable
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib
+import json
 import os
 import secrets
 import signal
@@ -29,6 +33,21 @@ from kit.migrations import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"iam": 8101, "invoice": 8102, "contract": 8103, "esign": 8104}
+
+
+def load_or_create_secrets(path: Path) -> dict[str, str]:
+    """Keys this machine's distributed mode needs, made once and kept outside git (0600):
+    SecretKeys stored by iam-svc must stay decryptable across restarts."""
+    if path.exists():
+        return json.loads(path.read_text())
+    private_key, public_key = generate_keypair()
+    values = {"gateway_private_key": private_key, "gateway_public_key": public_key,
+              "iam_key_encryption_key": base64.b64encode(secrets.token_bytes(32)).decode()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(values, out)
+    return values
 
 
 def _wait_ready(url: str, seconds: float, processes: list[subprocess.Popen[bytes]]) -> bool:
@@ -53,7 +72,9 @@ def main() -> int:
     gateway_port = int(os.environ.get("GATEWAY_PORT", "8000"))
     base_port = int(os.environ.get("SERVICE_BASE_PORT", "8101"))
     ports = {name: base_port + i for i, name in enumerate(SERVICES)}
-    private_key, public_key = generate_keypair()
+    secrets_file = Path(os.environ.get("SECRETS_FILE", ROOT / "var" / "up-secrets.json"))
+    local = load_or_create_secrets(secrets_file)
+    private_key, public_key = local["gateway_private_key"], local["gateway_public_key"]
     env = dict(os.environ)
     for name in SERVICES:
         upper = name.upper()
@@ -63,7 +84,7 @@ def main() -> int:
         env[f"GATEWAY_{upper}_URL"] = f"http://127.0.0.1:{ports[name]}"
     env.setdefault("GATEWAY_ASSERTION_PRIVATE_KEY", private_key)
     env.setdefault("GATEWAY_AMQP_URL", amqp)
-    env.setdefault("IAM_KEY_ENCRYPTION_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+    env.setdefault("IAM_KEY_ENCRYPTION_KEY", local["iam_key_encryption_key"])
 
     for name in SERVICES:
         url = env[f"{name.upper()}_DATABASE_URL"]

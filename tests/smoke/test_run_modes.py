@@ -101,11 +101,13 @@ def db_prefix():
     asyncio.run(drop())
 
 
-def test_make_up_starts_distributed_system_ready_and_stops_cleanly(db_prefix: str):
+def test_make_up_starts_distributed_system_ready_and_stops_cleanly(db_prefix: str,
+                                                                   tmp_path: Path):
     gateway_port, base_port = free_port(), free_port()
+    secrets_file = tmp_path / "up-secrets.json"
     process = start(["make", "--no-print-directory", "up"], {
         "DB_PREFIX": db_prefix, "GATEWAY_PORT": str(gateway_port),
-        "SERVICE_BASE_PORT": str(base_port)})
+        "SERVICE_BASE_PORT": str(base_port), "SECRETS_FILE": str(secrets_file)})
     try:
         wait_ready(f"http://127.0.0.1:{gateway_port}/readyz", process, 180)
         assert_all_ready_through_gateway(f"http://127.0.0.1:{gateway_port}")
@@ -116,3 +118,4 @@ def test_make_up_starts_distributed_system_ready_and_stops_cleanly(db_prefix: st
         assert f"{name}-svc: database {db_prefix}{name}_svc migrated to head" in output
     assert "distributed system stopped" in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
