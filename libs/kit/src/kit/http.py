@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit import jsonutil
 from kit.ids import uuid7
-from kit.logging import request_id_var
+from kit.logging import request_id_var, service_var
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -20,13 +20,15 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 class RequestIdMiddleware:
     """Takes `X-Request-Id` from the caller (when well formed) or makes one; echoes it back."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, service: str | None = None) -> None:
         self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        service_token = service_var.set(self.service) if self.service is not None else None
         incoming = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
@@ -45,6 +47,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+            if service_token is not None:
+                service_var.reset(service_token)
 
 
 class MetricsMiddleware:

@@ -11,6 +11,9 @@ import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 uin_var: ContextVar[str | None] = ContextVar("uin", default=None)
+# Which service a log line comes from when several share a process (embedded mode); tasks
+# inherit it from the lifespan or request that started them.
+service_var: ContextVar[str | None] = ContextVar("service", default=None)
 
 
 def current_request_id() -> str | None:
@@ -29,7 +32,7 @@ class JsonFormatter(logging.Formatter):
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
-            "service": self.service,
+            "service": service_var.get() or self.service,
             "logger": record.name,
             "message": record.getMessage(),
         }

@@ -24,7 +24,7 @@ from kit.db import Database, ensure_postgres_database
 from kit.errors import install_error_handlers
 from kit.http import JsonResponse, MetricsMiddleware, RequestIdMiddleware
 from kit.identity import AssertionVerifier
-from kit.logging import configure_logging
+from kit.logging import configure_logging, service_var
 from kit.messaging import Consumer, InProcessBus, OutboxRelay, RabbitBus, Subscription
 from kit.messaging.transport import Bus
 from kit.migrations import at_head, upgrade_to_head_async
@@ -86,6 +86,7 @@ def build_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        token = service_var.set(settings.service_name)  # inherited by the tasks started here
         if settings.auto_migrate:
             await ensure_postgres_database(settings.database_url)
             await upgrade_to_head_async(migrations_dir, settings.database_url)
@@ -113,6 +114,7 @@ def build_service_app(
             await hook(runtime)
         log.info("service started", extra={"database": runtime.db.dialect,
                                            "bus": type(runtime.bus).__name__})
+        service_var.reset(token)
         try:
             yield
         finally:
@@ -135,7 +137,7 @@ def build_service_app(
     for router in routers:
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, registry=registry, service=settings.service_name)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, service=settings.service_name)
     return app
 
 
