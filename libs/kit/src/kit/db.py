@@ -86,6 +86,40 @@ class Database:
         await self.engine.dispose()
 
 
+# SQLSTATE classes and codes that say "the database is unavailable or the transaction lost a
+# race", not "this input is wrong": connection exceptions, operator intervention, too many
+# connections, database not accepting connections, serialization failure, deadlock.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "57P", "53300", "55000", "40001", "40P01")
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """True when retrying the same work later can succeed (an outage or a lost race)."""
+    for err in _causes(exc):
+        if isinstance(err, OSError | TimeoutError):
+            return True
+        if isinstance(err, DBAPIError) and err.connection_invalidated:
+            return True
+        state = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_TRANSIENT_SQLSTATE_PREFIXES):
+            return True
+        if isinstance(err, asyncpg.exceptions.InterfaceError | asyncpg.PostgresConnectionError):
+            return True
+        if isinstance(err, OperationalError) and "locked" in str(err):  # SQLite busy
+            return True
+    return False
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (current.__cause__
+                                                                 or current.__context__)
+    return seen
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 
 import aio_pika
+import asyncpg
 from kit import jsonutil
-from kit.messaging import new_event, probe
+from kit.db import Database
+from kit.messaging import RabbitBus, new_event, probe
 from kit.messaging.transport import OutboundMessage
 from sqlalchemy import func, select
 
@@ -165,3 +167,51 @@ async def test_unroutable_publish_is_an_error_and_retried(pipeline):
         errors = (await s.execute(select(probe.outbox.c.attempts, probe.outbox.c.last_error))).all()
     assert [a for a, _ in errors] == [1, 1, 1]
     assert all("unroutable" in e.lower() or "NO_ROUTE" in e for _, e in errors), errors
+
+
+async def test_evt_req_2_database_outage_holds_messages_instead_of_dead_lettering(
+        create_pg_database, rabbit_names, amqp_url):
+    """The consumer's database refuses connections for a while: messages wait (the delivery
+    limit is 2, so counting the outage as failures would dead-letter them), none reaches the
+    DLQ, and every one takes effect once when the database is back."""
+    url = await create_pg_database("outage")
+    name = url.rsplit("/", 1)[1]
+    db = Database(url)
+    await probe.create_schema(db)
+    bus = RabbitBus(amqp_url, exchange=rabbit_names("events"), dlx=rabbit_names("dlx"))
+    await bus.connect()
+    consumer = probe.make_consumer(db, bus, rabbit_names("probe"), delivery_limit=2,
+                                   backoff_seconds=0.01)
+    admin = await asyncpg.connect("postgresql://root@127.0.0.1:5432/postgres")
+    try:
+        ids = await probe.write_orders(db, 40)
+        await bus.declare(consumer.spec)
+        relay = probe.make_relay(db, bus)
+        while await relay.publish_batch():
+            pass
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = $1", name)
+        await consumer.start()
+
+        async def waited_through_outage() -> bool:
+            return consumer.outage_waits._value.get() >= 3
+
+        await probe.wait_for(waited_through_outage, within=30, what="consumer meeting the outage")
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+        async def applied() -> bool:
+            return (await probe.effect_counts(db))[1] == 40
+
+        await probe.wait_for(applied, within=60, what="40 effects after the outage")
+        assert await probe.effect_counts(db) == (40, 40)
+        async with db.sessions() as session:
+            applied_ids = set((await session.execute(select(probe.effects.c.event_id))).scalars())
+        assert applied_ids == set(ids)
+        assert consumer.dead_lettered._value.get() == 0
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+        await consumer.stop()
+        await bus.close()
+        await db.dispose()

@@ -25,11 +25,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import Database
+from kit.db import Database, is_transient_error
 from kit.messaging.envelope import CloudEvent, InvalidEnvelope, parse_event
 from kit.messaging.transport import Bus, CancelConsumer, Delivery, QueueSpec
 
 log = logging.getLogger("kit.messaging.consumer")
+
+OUTAGE_MAX_PAUSE = 5.0
 
 EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
@@ -65,6 +67,9 @@ class Consumer:
                                registry=registry).labels(**labels)
         self.duplicates = Counter("consumer_duplicates", "Messages skipped as already handled",
                                   ["queue"], registry=registry).labels(**labels)
+        self.outage_waits = Counter("consumer_outage_waits",
+                                    "Pauses while the database was unavailable", ["queue"],
+                                    registry=registry).labels(**labels)
         self.dead_lettered = Counter("consumer_dead_lettered", "Messages sent to the DLQ",
                                      ["queue"], registry=registry).labels(**labels)
         insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
@@ -119,14 +124,14 @@ class Consumer:
         if not parsed:
             return
         try:
-            await self._apply(parsed)
+            await self._apply_through_outages(parsed)
         except Exception as exc:
             if len(parsed) == 1:
                 await self._failed(parsed[0][0], exc)
                 return
             for one in parsed:  # isolate the culprit; the others commit on their own
                 try:
-                    await self._apply([one])
+                    await self._apply_through_outages([one])
                 except Exception as single_exc:
                     await self._failed(one[0], single_exc)
                 else:
@@ -142,6 +147,27 @@ class Consumer:
             return
         for delivery in applied:
             await delivery.ack()
+
+    async def _apply_through_outages(self, items: Sequence[tuple[Delivery, CloudEvent]]) -> None:
+        """Apply; while the database is unreachable (or the transaction lost a race), wait and
+        try again, holding the messages. An outage is nobody's poison: it must not spend the
+        messages' delivery limit and send good events to the dead-letter queue."""
+        pause = 0.1
+        while True:
+            try:
+                await self._apply(items)
+                if pause > 0.1:
+                    log.info("database reachable again", extra={"queue": self.spec.name})
+                return
+            except Exception as exc:
+                if not is_transient_error(exc):
+                    raise
+                if pause == 0.1 or pause >= OUTAGE_MAX_PAUSE:
+                    log.warning("database unavailable, holding messages", extra={
+                        "queue": self.spec.name, "error": f"{type(exc).__name__}: {exc}"[:500]})
+                self.outage_waits.inc()
+                await asyncio.sleep(pause)  # backoff while the database is away
+                pause = min(pause * 2, OUTAGE_MAX_PAUSE)
 
     async def _apply(self, items: Sequence[tuple[Delivery, CloudEvent]]) -> None:
         """One transaction: claim the ids in the inbox, run the handler for the new ones."""
