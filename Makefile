@@ -4,7 +4,7 @@ UV ?= python3 -m uv
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help setup run up test test-fast lint bench sim clean
+.PHONY: help setup run up test test-fast lint bench sim events-doc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ lint: setup ## ruff
 bench: setup ## benchmarks; figures printed and stored in bench/results/
 	@scripts/ensure-services.sh
 	$(UV) run --frozen python bench/run.py
+
+sim: setup ## publish a simulated billing-core event stream to RabbitMQ (after `make up`; SIM_ARGS=...)
+	$(UV) run --frozen python -m sim publish --seed $${SEED:-42} --accounts $${ACCOUNTS:-10} --months $${MONTHS:-3} $(SIM_ARGS)
+
+events-doc: setup ## regenerate docs/events/ (JSON Schemas + catalogue) from the event models
+	$(UV) run --frozen python -m sim schema --out docs/events/
 
 clean: ## remove the embedded-mode data under var/
 	rm -rf var
