@@ -1,4 +1,4 @@
-from iam_svc.db import metadata
+from iam_svc.models import metadata
 from kit.migrations import run_env
 
 run_env(metadata)

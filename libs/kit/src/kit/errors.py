@@ -80,13 +80,20 @@ def problem(status: int, code: str, message: str, **extra: Any) -> Response:
 
 
 def _validation_code(errors: list[dict[str, Any]]) -> tuple[str, str]:
+    """The first validation error as (code, message), named after the offending field."""
     first = errors[0] if errors else {}
-    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
     kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "InvalidParameter", "the request body is not valid JSON"
+    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
     if kind == "missing":
+        if not loc:
+            return "MissingParameter", "the request body is missing"
         return "MissingParameter", f"missing parameter: {loc}"
-    if kind in ("json_invalid", "model_attributes_type", "dict_type") and not loc:
-        return "InvalidParameter", "the request body is not a valid JSON object"
+    if kind == "extra_forbidden":
+        return "UnknownParameter", f"unknown parameter: {loc}"
+    if kind in ("model_attributes_type", "dict_type") and not loc:
+        return "InvalidParameter", "the request body must be a JSON object"
     msg = first.get("msg", "invalid value")
     return "InvalidParameterValue", f"{loc}: {msg}" if loc else msg
 

@@ -1,0 +1,1 @@
+"""API keys (SecretId/SecretKey pairs) of root accounts and sub-users."""

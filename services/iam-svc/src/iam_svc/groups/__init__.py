@@ -1,0 +1,1 @@
+"""User groups (用户组) and their members."""

@@ -1,0 +1,1 @@
+"""Sub-users (子用户) of a root account."""
