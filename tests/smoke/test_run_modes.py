@@ -39,7 +39,9 @@ def get_json(url: str) -> tuple[int, dict]:
 def wait_ready(url: str, process: subprocess.Popen[str], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert process.poll() is None, "the system exited before becoming ready"
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"the system exited before becoming ready:\n{output[-3000:]}")
         try:
             if get_json(url)[0] == 200:
                 return
@@ -51,7 +53,8 @@ def wait_ready(url: str, process: subprocess.Popen[str], seconds: float) -> None
 
 def ctrl_c(process: subprocess.Popen[str]) -> str:
     """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
-    os.killpg(process.pid, signal.SIGINT)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     return output
 

@@ -1,4 +1,7 @@
-"""`python -m gateway serve [--port 8000]`: the gateway alone (distributed mode)."""
+"""Distributed mode: `python -m gateway serve [--host H] [--port P]`, configured by `GATEWAY_*`
+environment variables (service URLs, assertion key, broker)."""
+
+from __future__ import annotations
 
 import argparse
 
@@ -16,7 +19,8 @@ def main() -> None:
     serve.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     uvicorn.run(create_app(Settings()), host=args.host, port=args.port, log_config=None,
-                access_log=False, lifespan="on", timeout_graceful_shutdown=10)
+                access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+                server_header=False, date_header=False)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-from invoice_svc.db import metadata
+from invoice_svc.models import metadata
 from kit.migrations import run_env
 
 run_env(metadata)

@@ -14,7 +14,8 @@ from kit import jsonutil
 from kit.ids import uuid7
 from kit.logging import request_id_var, service_var
 
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# What a caller-supplied X-Request-Id may look like; anything else is replaced by a new id.
+VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestIdMiddleware:
@@ -34,7 +35,7 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else str(uuid7())
+        rid = incoming if incoming and VALID_REQUEST_ID.fullmatch(incoming) else str(uuid7())
         token = request_id_var.set(rid)
         raw = rid.encode()
 

@@ -8,6 +8,7 @@ and calls `build_service_app`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,7 +104,8 @@ def build_service_app(
         if settings.run_consumers:
             for sub in subscriptions:
                 consumer = Consumer(
-                    runtime.db, runtime.inbox, runtime.bus, sub,
+                    runtime.db, runtime.inbox, runtime.bus,
+                    dataclasses.replace(sub, queue=settings.queue_name(sub.queue)),
                     delivery_limit=settings.delivery_limit, prefetch=settings.consumer_prefetch,
                     batch_size=settings.consumer_batch_size,
                     backoff_seconds=settings.retry_backoff_seconds, registry=registry,

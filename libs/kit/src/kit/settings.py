@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SYSTEM_EXCHANGE = "billing.events"
+
 
 class ServiceSettings(BaseSettings):
     """Common knobs. Defaults point at localhost so `make up` needs no configuration."""
@@ -17,6 +19,7 @@ class ServiceSettings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     bus: Literal["rabbitmq", "inprocess"] = "rabbitmq"
     events_exchange: str = "billing.events"
+    queue_prefix: str = ""  # prepended to this service's queue names (see queue_name)
     dlx_exchange: str = "billing.dlx"
     auto_migrate: bool = False
     run_relay: bool = True
@@ -31,3 +34,14 @@ class ServiceSettings(BaseSettings):
     gateway_public_key: str | None = None  # base64 Ed25519; verifies caller assertions
     log_level: str = "INFO"
     log_json: bool = True
+
+    def queue_name(self, base: str) -> str:
+        """`invoice-svc.ledger` on the system's exchange `billing.events`. On any other
+        exchange the queues are namespaced by it (`<exchange>.invoice-svc.ledger`), so systems
+        sharing a broker under different exchanges (test runs, staging) never share, or
+        conflict over, a queue. An explicit `queue_prefix` wins."""
+        if self.queue_prefix:
+            return self.queue_prefix + base
+        if self.events_exchange != SYSTEM_EXCHANGE:
+            return f"{self.events_exchange}.{base}"
+        return base

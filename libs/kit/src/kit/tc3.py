@@ -106,6 +106,7 @@ class ParsedAuthorization:
 # --------------------------------------------------------------------------- building blocks
 
 
+@lru_cache(maxsize=1024)  # on every request; a handful of distinct seconds at a time
 def scope_date(timestamp: int) -> str:
     """UTC date of ``timestamp`` as ``YYYY-MM-DD`` (the SDK uses ``utcfromtimestamp``)."""
     try:
@@ -442,6 +443,7 @@ def _check_scope_date(parsed: ParsedAuthorization, timestamp: int) -> None:
         )
 
 
+@lru_cache(maxsize=256)
 def _is_date(value: str) -> bool:
     if not _DATE.fullmatch(value):
         return False

@@ -6,7 +6,9 @@ its own RabbitMQ names, so tests never see each other's data or messages.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,6 +50,39 @@ def sqlite_url(tmp_path: Path) -> Callable[[str], str]:
 @pytest.fixture
 def amqp_url() -> str:
     return AMQP_URL
+
+
+TEST_NAME = re.compile(r"^t[0-9a-f]{10}\.")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_queues_at_session_end():
+    """Services derive more queue names from a test's exchange than `rabbit_names` handed
+    out (`<exchange>.<service>.<purpose>`); one sweep at the end removes them all."""
+    yield
+    try:
+        listed = rabbitmqctl("list_queues", "name", "--quiet", "--no-table-headers")
+    except (OSError, subprocess.SubprocessError):
+        return
+    names = [n.strip() for n in listed.splitlines() if TEST_NAME.match(n.strip())]
+    if names:
+        asyncio.run(_delete_queues(names))
+
+
+async def _delete_queues(names: list[str]) -> None:
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        for name in names:
+            channel = await connection.channel()
+            try:
+                await channel.queue_delete(name)
+            except Exception:
+                pass
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+    finally:
+        await connection.close()
 
 
 @pytest_asyncio.fixture

@@ -6,12 +6,17 @@ consumption ledger, invoice titles, invoice applications, issuing, returns, auto
 from pathlib import Path
 
 from fastapi import FastAPI
-from kit.clock import Clock
+from kit.clock import Clock, SystemClock
 from kit.messaging.transport import Bus
 from kit.service import build_service_app
 
+from invoice_svc import models
+from invoice_svc.accounts import handlers as account_handlers
+from invoice_svc.applications.router import router as applications_router
 from invoice_svc.config import Settings
-from invoice_svc.db import metadata
+from invoice_svc.ledger import handlers as ledger_handlers
+from invoice_svc.ledger.router import router as ledger_router
+from invoice_svc.titles.router import router as titles_router
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 VERSION = "0.1.0"
@@ -20,7 +25,11 @@ VERSION = "0.1.0"
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
                clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    clock = clock or SystemClock()
     return build_service_app(
         settings, title="invoice-svc", version=VERSION, description=__doc__ or "",
-        metadata=metadata, migrations_dir=MIGRATIONS_DIR, bus=bus, clock=clock,
+        metadata=models.metadata, migrations_dir=MIGRATIONS_DIR, bus=bus, clock=clock,
+        routers=[ledger_router, titles_router, applications_router],
+        subscriptions=[ledger_handlers.subscription(settings, clock),
+                       account_handlers.subscription(clock)],
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,26 @@ class Subscription:
     handler: EventHandler
 
 
+_METRICS: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Counter]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _metrics_for(registry: CollectorRegistry) -> dict[str, Counter]:
+    """One labelled set of consumer metrics per registry, shared by a service's consumers."""
+    if registry not in _METRICS:
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(name, doc, ["queue"], registry=registry)
+
+        _METRICS[registry] = {
+            "handled": counter("consumer_handled", "Messages handled and committed"),
+            "duplicates": counter("consumer_duplicates", "Messages skipped as already handled"),
+            "outage_waits": counter("consumer_outage_waits",
+                                    "Pauses while the database was unavailable"),
+            "dead_lettered": counter("consumer_dead_lettered", "Messages sent to the DLQ"),
+        }
+    return _METRICS[registry]
+
+
 class Consumer:
     def __init__(self, db: Database, inbox: Table, bus: Bus, subscription: Subscription, *,
                  delivery_limit: int = 5, prefetch: int = 200, batch_size: int = 100,
@@ -61,17 +82,12 @@ class Consumer:
         self._worker: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
         self._cancel: CancelConsumer | None = None
-        registry = registry or CollectorRegistry()
-        labels = {"queue": subscription.queue}
-        self.handled = Counter("consumer_handled", "Messages handled and committed", ["queue"],
-                               registry=registry).labels(**labels)
-        self.duplicates = Counter("consumer_duplicates", "Messages skipped as already handled",
-                                  ["queue"], registry=registry).labels(**labels)
-        self.outage_waits = Counter("consumer_outage_waits",
-                                    "Pauses while the database was unavailable", ["queue"],
-                                    registry=registry).labels(**labels)
-        self.dead_lettered = Counter("consumer_dead_lettered", "Messages sent to the DLQ",
-                                     ["queue"], registry=registry).labels(**labels)
+        metrics = _metrics_for(registry or CollectorRegistry())
+        queue = subscription.queue
+        self.handled = metrics["handled"].labels(queue)
+        self.duplicates = metrics["duplicates"].labels(queue)
+        self.outage_waits = metrics["outage_waits"].labels(queue)
+        self.dead_lettered = metrics["dead_lettered"].labels(queue)
         insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
         # One cached statement run as executemany ("insertmanyvalues"): the claimed ids come
         # back, the duplicates do not.

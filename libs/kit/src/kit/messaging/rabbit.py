@@ -143,6 +143,11 @@ class RabbitBus:
 
     async def _declare_queue(self, channel: AbstractRobustChannel, spec: QueueSpec):  # type: ignore[no-untyped-def]
         exchange = await self._declare_exchanges(channel)
+        if spec.per_instance:
+            queue = await channel.declare_queue(spec.name, exclusive=True, auto_delete=True)
+            for key in spec.bindings:
+                await queue.bind(exchange, routing_key=key)
+            return queue
         dlx = await channel.get_exchange(self.dlx_name)
         dlq = await channel.declare_queue(
             spec.dlq, durable=True, arguments={"x-queue-type": "quorum"}

@@ -24,6 +24,9 @@ class QueueSpec:
     bindings: tuple[str, ...]
     delivery_limit: int = 5
     prefetch: int = 200
+    # A queue of this process alone (every replica gets every message; e.g. cache
+    # invalidation): exclusive, deleted with its connection, no dead-letter queue.
+    per_instance: bool = False
 
     @property
     def dlq(self) -> str:

@@ -1,0 +1,1 @@
+"""Invoice applications: by records, by monthly bills, by amount; preview; reservation."""

@@ -1,0 +1,1 @@
+"""Helpers shared by invoice-svc's domain packages."""

@@ -1,0 +1,1 @@
+"""The consumption ledger: records made from billing-core events, balances, monthly bills."""

@@ -1,0 +1,1 @@
+"""Invoice titles (发票抬头): one valid title per account."""
