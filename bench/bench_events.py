@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aio_pika
+import uvloop
 from kit.db import Database, drop_postgres_database, ensure_postgres_database
 from kit.messaging import RabbitBus, probe
 
@@ -163,4 +164,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # services run on uvicorn's uvloop; so do both sides here

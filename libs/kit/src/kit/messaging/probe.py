@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 
+import uvloop
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from pydantic import BaseModel, ConfigDict
@@ -165,7 +166,7 @@ def main() -> None:
     consume.add_argument("--queue", required=True)
     consume.add_argument("--delivery-limit", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(_consume_forever(args))
+    uvloop.run(_consume_forever(args))  # the loop uvicorn gives the services
 
 
 if __name__ == "__main__":
