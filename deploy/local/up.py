@@ -110,7 +110,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop())
     base = f"http://127.0.0.1:{gateway_port}"
     try:
-        if not _wait_ready(f"{base}/readyz", 60, processes):
+        if not _wait_ready(f"{base}/readyz", 180, processes):
             print("error: the system did not become ready; see the logs above", file=sys.stderr)
             stop()
             return 1

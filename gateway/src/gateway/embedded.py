@@ -45,19 +45,14 @@ log = logging.getLogger("gateway.embedded")
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGINT after serving, which would skip our own shutdown; here a
-    signal only asks the server to exit, and the services then stop in order."""
+    """Signals are handled by `serve` for the whole run (start-up and shutdown included), not
+    only while uvicorn serves: Ctrl-C reaches this process twice (from the terminal and again
+    through `uv run`), and a second one during shutdown must not interrupt the services'
+    orderly stop."""
 
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[no-untyped-def,override]
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.handle_exit, sig, None)
-        try:
-            yield
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+        yield
 
 
 SERVICES = {
@@ -140,15 +135,29 @@ class EmbeddedSystem:
 
 
 async def serve(host: str, port: int, var_dir: Path) -> None:
-    system = EmbeddedSystem(var_dir)
-    async with system.running() as gateway:
-        config = uvicorn.Config(gateway, host=host, port=port, lifespan="off", log_config=None,
-                                access_log=False, timeout_graceful_shutdown=5,
-                                server_header=False, date_header=False)
-        server = _Server(config)
-        base = f"http://{host}:{port}"
-        assert system.demo is not None
-        print(f"""
+    """Run until SIGINT/SIGTERM. The handlers stay installed from start-up to the end of
+    shutdown, so a repeated Ctrl-C only repeats the request to stop."""
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    servers: list[_Server] = []
+
+    def on_signal(sig: int) -> None:
+        stop_requested.set()
+        for running in servers:
+            running.handle_exit(sig, None)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        system = EmbeddedSystem(var_dir)
+        async with system.running() as gateway:
+            config = uvicorn.Config(gateway, host=host, port=port, lifespan="off", log_config=None,
+                                    access_log=False, timeout_graceful_shutdown=5,
+                                    server_header=False, date_header=False)
+            server = _Server(config)
+            base = f"http://{host}:{port}"
+            assert system.demo is not None
+            print(f"""
 Invoices and Contracts, embedded mode
   gateway        {base}   (REST at /{{iam,invoice,contract,esign}}/..., API 3.0 at /)
   readiness      {base}/readyz
@@ -160,7 +169,12 @@ Invoices and Contracts, embedded mode
                  (kept in {var_dir}/demo-credentials.json; sign with TC3-HMAC-SHA256,
                   e.g. tencentcloud-sdk-python's CommonClient with endpoint {host}:{port})
 Press Ctrl-C to stop.""", flush=True)
-        await server.serve()
+            servers.append(server)
+            if not stop_requested.is_set():  # Ctrl-C during start-up: stop right away
+                await server.serve()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
     print("embedded system stopped", flush=True)
 
 
