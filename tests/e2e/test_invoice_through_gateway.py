@@ -2,21 +2,16 @@
 its own process, on PostgreSQL and RabbitMQ), on the demo account fed with billing-core events
 published to the system's exchange.
 
-The processes are started with the helpers of tests/sdk/test_distributed_mode.py; the settings
-differ in two ways its `distributed` fixture cannot express: the test needs the run's exchange
-(to publish billing-core events) and a per-SecretId rate limit above 50 concurrent calls."""
+The processes are started by tests/sdk/test_distributed_mode.py's `distributed_system`, with a
+per-SecretId rate limit above 50 concurrent calls."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import random
-import secrets
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,26 +21,17 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from gateway.testing import free_port
 from iam_svc.accounts.demo import DEMO_LEGAL_NAME, DEMO_UIN, DEMO_USCC
 from invoice_svc.testing import account_event, at, order_paid
 from kit import tc3
-from kit.db import drop_postgres_database
-from kit.identity import generate_keypair
 from kit.messaging import CloudEvent, OutboundMessage
 from kit.messaging.probe import wait_for
 from kit.messaging.rabbit import RabbitBus
 from kit.money import format_yuan
-from kit.testing import AMQP_URL, PG_BASE
+from kit.testing import AMQP_URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: `sdk` as pytest names it
-from sdk.conftest import Key
-from sdk.test_distributed_mode import (
-    SERVICES,
-    Processes,
-    remove_broker_objects,
-    wait_ready,
-)
+from sdk.test_distributed_mode import System, distributed_system
 
 APPLY = "/invoice/v1/invoice-applications"
 AMOUNT = "/invoice/v1/invoiceable-amount"
@@ -56,52 +42,14 @@ CONCURRENT = 50
 WITHIN = 30.0
 
 
-@dataclass
-class Running:
-    host: str
-    demo: Key
-    exchange: str
-    dlx: str
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    tag = uuid.uuid4().hex[:10]
-    prefix = f"t{tag}."
-    exchange, dlx, queue = f"{prefix}events", f"{prefix}dlx", f"{prefix}gateway.invalidation"
-    private, public = generate_keypair()
-    demo = Key("AKID" + secrets.token_hex(16), secrets.token_hex(16))
-    databases = {name: f"{PG_BASE}/t_{name}_{tag}" for name in SERVICES}
-    ports = {name: free_port() for name in [*SERVICES, "gateway"]}
-    processes = Processes(tmp_path_factory.mktemp("invoice_e2e"))
-    try:
-        for name, env_prefix in SERVICES.items():
-            settings = {"DATABASE_URL": databases[name], "AUTO_MIGRATE": "true",
-                        "GATEWAY_PUBLIC_KEY": public, "AMQP_URL": AMQP_URL,
-                        "EVENTS_EXCHANGE": exchange, "DLX_EXCHANGE": dlx,
-                        "RELAY_POLL_SECONDS": "0.5", "LOG_LEVEL": "WARNING",
-                        "QUEUE_PREFIX": prefix}
-            env = {f"{env_prefix}_{key}": value for key, value in settings.items()}
-            if name == "iam":
-                env.update(IAM_KEY_ENCRYPTION_KEY=base64.b64encode(os.urandom(32)).decode(),
-                           IAM_CREATE_DEMO_ACCOUNT="true", IAM_DEMO_SECRET_ID=demo.secret_id,
-                           IAM_DEMO_SECRET_KEY=demo.secret_key)
-            processes.start(name, f"{name}_svc", ports[name], env)
-        processes.start("gateway", "gateway", ports["gateway"], {
-            **{f"GATEWAY_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}"
-               for name in SERVICES},
-            "GATEWAY_ASSERTION_PRIVATE_KEY": private, "GATEWAY_AMQP_URL": AMQP_URL,
-            "GATEWAY_EVENTS_EXCHANGE": exchange, "GATEWAY_DLX_EXCHANGE": dlx,
-            "GATEWAY_INVALIDATION_QUEUE": queue, "GATEWAY_LOG_LEVEL": "WARNING",
-            "GATEWAY_RATE_LIMIT_RPS": "100000", "GATEWAY_RATE_LIMIT_BURST": "100000"})
-        host = f"127.0.0.1:{ports['gateway']}"
-        wait_ready(f"http://{host}/readyz", processes)
-        yield Running(host, demo, exchange, dlx)
-    finally:
-        processes.stop()
-        asyncio.run(remove_broker_objects([exchange, dlx], prefix))
-        for url in databases.values():
-            asyncio.run(drop_postgres_database(url))
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    # 50 concurrent calls with one key: above the gateway's default per-SecretId limit
+    with distributed_system(tmp_path_factory.mktemp("invoice_e2e"), {
+            "GATEWAY_RATE_LIMIT_RPS": "100000", "GATEWAY_RATE_LIMIT_BURST": "100000"}) as system:
+        yield system
 
 
 def fen(yuan: str) -> int:
@@ -112,7 +60,7 @@ class Gateway:
     """REST calls to invoice-svc through the gateway, TC3-signed with the demo root key, and
     billing-core events published to the run's exchange."""
 
-    def __init__(self, running: Running, client: httpx.AsyncClient, bus: RabbitBus) -> None:
+    def __init__(self, running: System, client: httpx.AsyncClient, bus: RabbitBus) -> None:
         self.running = running
         self.client = client
         self.bus = bus
@@ -156,7 +104,7 @@ class Gateway:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(running: Running) -> AsyncIterator[Gateway]:
+async def gw(running: System) -> AsyncIterator[Gateway]:
     bus = RabbitBus(AMQP_URL, exchange=running.exchange, dlx=running.dlx,
                     connection_name="invoice-e2e")
     await bus.connect()

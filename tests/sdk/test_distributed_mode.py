@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import secrets
 import subprocess
@@ -14,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aio_pika
@@ -104,8 +106,22 @@ async def remove_broker_objects(exchanges: list[str], prefix: str) -> None:
         await connection.close()
 
 
-@pytest.fixture(scope="module")
-def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+@dataclass(frozen=True)
+class System:
+    """A running distributed system: the gateway's address, the demo root key, the run's
+    exchanges (to publish billing-core events to)."""
+
+    host: str
+    demo: Key
+    exchange: str
+    dlx: str
+
+
+@contextlib.contextmanager
+def distributed_system(workdir: Path, gateway_env: dict[str, str] | None = None
+                       ) -> Iterator[System]:
+    """Every service and the gateway as its own process on fresh PostgreSQL databases and
+    this run's own exchanges and queues; everything removed afterwards."""
     tag = uuid.uuid4().hex[:10]
     prefix = f"t{tag}."
     exchange, dlx, queue = f"{prefix}events", f"{prefix}dlx", f"{prefix}gateway.invalidation"
@@ -113,7 +129,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     demo = Key("AKID" + secrets.token_hex(16), secrets.token_hex(16))
     databases = {name: f"{PG_BASE}/t_{name}_{tag}" for name in SERVICES}
     ports = {name: free_port() for name in [*SERVICES, "gateway"]}
-    processes = Processes(tmp_path_factory.mktemp("distributed"))
+    processes = Processes(workdir)
     try:
         for name, env_prefix in SERVICES.items():
             settings = {"DATABASE_URL": databases[name], "AUTO_MIGRATE": "true",
@@ -132,15 +148,22 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
                for name in SERVICES},
             "GATEWAY_ASSERTION_PRIVATE_KEY": private, "GATEWAY_AMQP_URL": AMQP_URL,
             "GATEWAY_EVENTS_EXCHANGE": exchange, "GATEWAY_DLX_EXCHANGE": dlx,
-            "GATEWAY_INVALIDATION_QUEUE": queue, "GATEWAY_LOG_LEVEL": "WARNING"})
+            "GATEWAY_INVALIDATION_QUEUE": queue, "GATEWAY_LOG_LEVEL": "WARNING",
+            **(gateway_env or {})})
         host = f"127.0.0.1:{ports['gateway']}"
         wait_ready(f"http://{host}/readyz", processes)
-        yield Console(host, demo)
+        yield System(host, demo, exchange, dlx)
     finally:
         processes.stop()
         asyncio.run(remove_broker_objects([exchange, dlx], prefix))
         for url in databases.values():
             asyncio.run(drop_postgres_database(url))
+
+
+@pytest.fixture(scope="module")
+def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    with distributed_system(tmp_path_factory.mktemp("distributed")) as system:
+        yield Console(system.host, system.demo)
 
 
 def test_distributed_successful_call_and_wrong_key(distributed: Console):
