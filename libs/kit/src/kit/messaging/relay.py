@@ -157,12 +157,3 @@ class OutboxRelay:
                     self.outbox.c.published_at.is_not(None), self.outbox.c.published_at < cutoff))
         except Exception as exc:
             log.warning("outbox cleanup failed", extra={"error": repr(exc)})
-
-    async def pending(self) -> int:
-        """Rows not yet published (for readiness, metrics and tests)."""
-        from sqlalchemy import func
-
-        async with self.db.sessions() as session:
-            return int(await session.scalar(
-                select(func.count()).select_from(self.outbox)
-                .where(self.outbox.c.published_at.is_(None))) or 0)
