@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 import subprocess
-import time
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -36,27 +36,50 @@ def get_json(url: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def wait_ready(url: str, process: subprocess.Popen[str], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"the system exited before becoming ready:\n{output[-3000:]}")
-        try:
-            if get_json(url)[0] == 200:
-                return
-        except (urllib.error.URLError, OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready within {seconds}s")
+class Console:
+    """Everything the started command prints, collected by a reader thread, so a test can
+    wait for a line (the banner is printed after the launcher's own readiness poll, which
+    may see the system ready later than the test does)."""
 
+    def __init__(self, process: subprocess.Popen[str]):
+        self.process = process
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-def ctrl_c(process: subprocess.Popen[str]) -> str:
-    """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
-    return output
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def text(self) -> str:
+        with self._changed:
+            return "".join(self._lines)
+
+    def wait_for(self, needle: str, seconds: float) -> None:
+        with self._changed:
+            self._changed.wait_for(
+                lambda: needle in "".join(self._lines) or not self._reader.is_alive(),
+                timeout=seconds)
+            output = "".join(self._lines)
+        if needle not in output:
+            state = "exited" if self.process.poll() is not None else "still running"
+            raise AssertionError(
+                f"{needle!r} not printed within {seconds}s (process {state}):\n{output[-3000:]}")
+
+    def stop_with_ctrl_c(self) -> str:
+        """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=60)
+        self._reader.join(timeout=10)
+        return self.text
 
 
 def assert_all_ready_through_gateway(base: str) -> None:
@@ -79,12 +102,13 @@ def test_make_run_starts_embedded_system_ready_and_stops_cleanly(tmp_path: Path)
     port = free_port()
     process = start(["make", "--no-print-directory", "run", f"PORT={port}"],
                     {"VAR_DIR": str(tmp_path / "var")})
+    console = Console(process)
     try:
-        wait_ready(f"http://127.0.0.1:{port}/readyz", process, 120)
+        console.wait_for("Press Ctrl-C to stop.", 120)
+        assert "embedded mode" in console.text
         assert_all_ready_through_gateway(f"http://127.0.0.1:{port}")
     finally:
-        output = ctrl_c(process)
-    assert "embedded mode" in output
+        output = console.stop_with_ctrl_c()
     assert "embedded system stopped" in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     assert {p.name for p in (tmp_path / "var").iterdir()} >= {f"{s}.db" for s in SERVICES}
@@ -111,12 +135,13 @@ def test_make_up_starts_distributed_system_ready_and_stops_cleanly(db_prefix: st
     process = start(["make", "--no-print-directory", "up"], {
         "DB_PREFIX": db_prefix, "GATEWAY_PORT": str(gateway_port),
         "SERVICE_BASE_PORT": str(base_port), "SECRETS_FILE": str(secrets_file)})
+    console = Console(process)
     try:
-        wait_ready(f"http://127.0.0.1:{gateway_port}/readyz", process, 180)
+        console.wait_for("Press Ctrl-C to stop.", 200)
+        assert "distributed mode" in console.text
         assert_all_ready_through_gateway(f"http://127.0.0.1:{gateway_port}")
     finally:
-        output = ctrl_c(process)
-    assert "distributed mode" in output
+        output = console.stop_with_ctrl_c()
     for name in SERVICES:
         assert f"{name}-svc: database {db_prefix}{name}_svc migrated to head" in output
     assert "distributed system stopped" in output, output[-3000:]

@@ -17,7 +17,7 @@ import os
 import secrets
 import signal
 import string
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,11 +48,21 @@ class _Server(uvicorn.Server):
     """Signals are handled by `serve` for the whole run (start-up and shutdown included), not
     only while uvicorn serves: Ctrl-C reaches this process twice (from the terminal and again
     through `uv run`), and a second one during shutdown must not interrupt the services'
-    orderly stop."""
+    orderly stop.
+
+    `on_listening` runs once the socket is bound, so the banner appears only when the
+    addresses it prints answer."""
+
+    on_listening: Callable[[], None] = staticmethod(lambda: None)
 
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[no-untyped-def,override]
         yield
+
+    async def startup(self, sockets=None):  # type: ignore[no-untyped-def,override]
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self.on_listening()
 
 
 SERVICES = {
@@ -157,15 +167,16 @@ async def serve(host: str, port: int, var_dir: Path) -> None:
             server = _Server(config)
             base = f"http://{host}:{port}"
             assert system.demo is not None
-            print(f"""
+            demo = system.demo
+            server.on_listening = lambda: print(f"""
 Invoices and Contracts, embedded mode
   gateway        {base}   (REST at /{{iam,invoice,contract,esign}}/..., API 3.0 at /)
   readiness      {base}/readyz
   services       {base}/services/{{iam,invoice,contract,esign}}/readyz
   API documents  {base}/services/{{iam,invoice,contract,esign}}/openapi.json
   data           {var_dir}/*.db (SQLite), in-process event bus
-  demo account   SecretId  {system.demo.secret_id}
-                 SecretKey {system.demo.secret_key}
+  demo account   SecretId  {demo.secret_id}
+                 SecretKey {demo.secret_key}
                  (kept in {var_dir}/demo-credentials.json; sign with TC3-HMAC-SHA256,
                   e.g. tencentcloud-sdk-python's CommonClient with endpoint {host}:{port})
 Press Ctrl-C to stop.""", flush=True)
