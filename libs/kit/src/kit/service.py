@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -36,6 +37,17 @@ log = logging.getLogger("kit.service")
 Hook = Callable[["Runtime"], Awaitable[None]]
 
 
+class BackgroundWorker(Protocol):
+    """A loop a service runs beside its HTTP server (schedulers, issuing workers)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+WorkerFactory = Callable[["Runtime"], BackgroundWorker]
+
+
 @dataclass
 class Runtime:
     """Everything a request handler or event handler of one service may need."""
@@ -50,6 +62,7 @@ class Runtime:
     registry: CollectorRegistry
     relay: OutboxRelay | None = None
     consumers: list[Consumer] = field(default_factory=list)
+    workers: list[BackgroundWorker] = field(default_factory=list)
     owns_bus: bool = True
 
     async def readiness(self) -> dict[str, bool]:
@@ -72,7 +85,7 @@ def build_service_app(
     migrations_dir: Path, routers: Sequence[APIRouter] = (),
     subscriptions: Sequence[Subscription] = (), bus: Bus | None = None,
     clock: Clock | None = None, on_startup: Sequence[Hook] = (),
-    description: str = "",
+    workers: Sequence[WorkerFactory] = (), description: str = "",
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     registry = CollectorRegistry()
@@ -114,12 +127,19 @@ def build_service_app(
                 runtime.consumers.append(consumer)
         for hook in on_startup:
             await hook(runtime)
+        for make_worker in workers:
+            worker = make_worker(runtime)
+            await worker.start()
+            runtime.workers.append(worker)
         log.info("service started", extra={"database": runtime.db.dialect,
                                            "bus": type(runtime.bus).__name__})
         service_var.reset(token)
         try:
             yield
         finally:
+            for worker in reversed(runtime.workers):
+                await worker.stop()
+            runtime.workers.clear()
             for consumer in runtime.consumers:
                 await consumer.stop()
             runtime.consumers.clear()

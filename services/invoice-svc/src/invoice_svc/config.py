@@ -33,3 +33,30 @@ class Settings(ServiceSettings):
         "exmail": "企业邮箱购买的域名请前往企业邮箱页面开票"})
     #: Cloud development (云开发) paid with WeChat Pay is invoiced in the WeChat IDE console.
     wechat_pay_products: tuple[str, ...] = ("tcb",)
+
+    # --- issuing (INV-REQ-17) -------------------------------------------------------------
+    #: Where invoices are issued: "simulated" (an in-process simulated tax platform), the URL
+    #: of a simulated platform server (`python -m invoice_svc.taxplatform.server`), or
+    #: "package.module:factory" for a real provider's adapter.
+    tax_platform: str = "simulated"
+    #: 开票人 printed on every invoice.
+    drawer: str = "系统开票"
+    run_issuing: bool = True
+    issuing_batch_size: int = 20
+    issuing_poll_seconds: float = 0.5
+    #: How long a worker owns an invoice it claimed; a crashed worker's claims expire then.
+    issuing_lease_seconds: float = 60.0
+    #: Re-ask the platform this often while it says "issuing".
+    issuing_check_seconds: float = 2.0
+    #: Backoff after "platform unavailable": base * 2^attempts, capped.
+    issuing_retry_base_seconds: float = 2.0
+    issuing_retry_max_seconds: float = 300.0
+
+    # --- mail ---------------------------------------------------------------------------
+    #: SMTP server for issued invoices; empty host = mail off (logged, not sent).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_sender: str = "invoice@example.com"

@@ -8,26 +8,19 @@ CAM resources (`{uin}` = the caller's account):
 - `qcs::invoice::uin/{uin}:record/*`       the consumption ledger (records, bills, amounts)
 - `qcs::invoice::uin/{uin}:title/*`        the invoice title
 - `qcs::invoice::uin/{uin}:application/*`  matching, previews and applications
+- `qcs::invoice::uin/{uin}:invoice/*`      issued invoices: records, documents, returns
 
 The operator's legacy-amount endpoint is for `operator` callers only and has no API 3.0 name.
 """
 
 from __future__ import annotations
 
-from kit.routes import Api3Action, Method, Route
+from kit.routes import Route
 
-VERSION = "2026-11-01"
-
-RECORDS = "qcs::invoice::uin/{uin}:record/*"
-TITLES = "qcs::invoice::uin/{uin}:title/*"
-APPLICATIONS = "qcs::invoice::uin/{uin}:application/*"
-
-
-def _invoice(method: Method, path: str, action: str, resource: str, summary: str) -> Route:
-    return Route(method=method, path=path, service="invoice", action=f"invoice:{action}",
-                 resource=resource, api3=Api3Action("invoice", VERSION, action),
-                 summary=summary)
-
+from invoice_svc.autoinvoicing.routes import ROUTES as AUTOINVOICING_ROUTES
+from invoice_svc.common.routing import APPLICATIONS, INVOICES, RECORDS, TITLES
+from invoice_svc.common.routing import invoice_action as _invoice
+from invoice_svc.returns.routes import ROUTES as RETURNS_ROUTES
 
 ROUTES: list[Route] = [
     _invoice("GET", "/v1/consumption-records", "DescribeConsumptionRecords", RECORDS,
@@ -48,9 +41,20 @@ ROUTES: list[Route] = [
              "Preview the invoices of an application"),
     _invoice("POST", "/v1/invoice-applications", "ApplyInvoice", APPLICATIONS,
              "Apply for invoices"),
+    _invoice("GET", "/v1/invoices", "DescribeInvoices", INVOICES,
+             "Invoice records with filters (status, dates, type, number)"),
+    _invoice("GET", "/v1/invoices/{invoice_id}", "DescribeInvoiceDetail", INVOICES,
+             "One invoice: data, lines, progress, documents"),
+    Route(method="GET", path="/v1/invoices/{invoice_id}/consumption-records.csv",
+          service="invoice", action="invoice:DescribeInvoiceDetail",
+          resource=INVOICES, summary="The consumption records an invoice draws on, as CSV"),
+    Route(method="GET", path="/v1/invoices/{invoice_id}/documents/{fmt}", service="invoice",
+          action="invoice:DownloadInvoice", resource=INVOICES,
+          summary="Download an issued invoice (PDF, XML, OFD)"),
     Route(method="PUT", path="/v1/operator/accounts/{target_uin}/legacy-amount",
           service="invoice", action="invoice:SetLegacyInvoiceableAmount",
           resource="qcs::invoice::uin/{target_uin}:record/*",
           callers=frozenset({"operator"}),
           summary="Operator: set an account's legacy remaining invoiceable amount"),
 ]
+ROUTES += RETURNS_ROUTES + AUTOINVOICING_ROUTES

@@ -199,7 +199,9 @@ async def make_invoice(create_pg_database, sqlite_url) -> AsyncIterator[MakeInvo
             values: dict[str, Any] = {
                 "database_url": url, "bus": "inprocess", "auto_migrate": True,
                 "gateway_public_key": public, "run_relay": False, "log_json": False,
-                "log_level": "WARNING", "retry_backoff_seconds": 0.01}
+                "log_level": "WARNING", "retry_backoff_seconds": 0.01,
+                # Issuing tests drive an IssuingWorker themselves (issuing/test_*.py).
+                "run_issuing": False}
             values.update(overrides)
             app = create_app(Settings(**values), clock=clock)
             await stack.enter_async_context(app.router.lifespan_context(app))

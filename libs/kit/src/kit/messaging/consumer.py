@@ -21,8 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,15 +34,22 @@ log = logging.getLogger("kit.messaging.consumer")
 OUTAGE_MAX_PAUSE = 5.0
 
 EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+BatchEventHandler = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A consumer of a service: its queue (`<service>.<purpose>`), bindings and handler."""
+    """A consumer of a service: its queue (`<service>.<purpose>`), bindings and handler.
+
+    With `batch_handler`, the batch's new events (inbox-claimed, in delivery order) are given
+    to it in one call instead of to `handler` one by one, in the same transaction, so a handler
+    can write a batch in a few bulk statements. It must have the same effect as calling
+    `handler` for each event in turn (a failing batch is retried one event at a time)."""
 
     queue: str
     bindings: tuple[str, ...]
     handler: EventHandler
+    batch_handler: BatchEventHandler | None = None
 
 
 _METRICS: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Counter]] = (
@@ -88,11 +94,18 @@ class Consumer:
         self.duplicates = metrics["duplicates"].labels(queue)
         self.outage_waits = metrics["outage_waits"].labels(queue)
         self.dead_lettered = metrics["dead_lettered"].labels(queue)
-        insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-        # One cached statement run as executemany ("insertmanyvalues"): the claimed ids come
-        # back, the duplicates do not.
-        self._claim_statement = (insert(inbox).on_conflict_do_nothing()
-                                 .returning(inbox.c.message_id))
+        # The claimed ids come back, the duplicates do not. On PostgreSQL one statement takes
+        # the batch's ids as one array (no per-row parameter processing); elsewhere one cached
+        # statement runs as executemany ("insertmanyvalues").
+        self._claim_array = db.dialect == "postgresql"
+        if self._claim_array:
+            self._claim_statement: Any = text(
+                f"INSERT INTO {inbox.fullname} (consumer, message_id, received_at) "
+                "SELECT :consumer, unnest(CAST(:ids AS varchar[])), :received_at "
+                "ON CONFLICT DO NOTHING RETURNING message_id")
+        else:
+            self._claim_statement = (sqlite_insert(inbox).on_conflict_do_nothing()
+                                     .returning(inbox.c.message_id))
 
     async def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(
@@ -192,13 +205,20 @@ class Consumer:
             first_seen.setdefault(event.id, event)
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
-            claimed = set((await session.execute(
-                self._claim_statement,
-                [{"consumer": self.spec.name, "message_id": event_id, "received_at": now}
-                 for event_id in first_seen],
-            )).scalars())
-            for event_id, event in first_seen.items():
-                if event_id in claimed:
+            if self._claim_array:
+                result = await session.execute(self._claim_statement, {
+                    "consumer": self.spec.name, "ids": list(first_seen), "received_at": now})
+            else:
+                result = await session.execute(self._claim_statement, [
+                    {"consumer": self.spec.name, "message_id": event_id, "received_at": now}
+                    for event_id in first_seen])
+            claimed = set(result.scalars())
+            new = [event for event_id, event in first_seen.items() if event_id in claimed]
+            if self.subscription.batch_handler is not None:
+                if new:
+                    await self.subscription.batch_handler(session, new)
+            else:
+                for event in new:
                     await self.subscription.handler(session, event)
         self.handled.inc(len(claimed))
         self.duplicates.inc(len(items) - len(claimed))

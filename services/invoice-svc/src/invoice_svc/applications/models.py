@@ -34,6 +34,7 @@ invoice_applications = Table(
     Column("document", Text, nullable=False),  # JSON: the preview as applied
     Column("created_by", String(20)),  # sub-user uin, NULL for the root
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("method", String(8), nullable=False, server_default="manual"),  # manual | auto
 )
 Index("ix_invoice_applications_uin_created", invoice_applications.c.uin,
       invoice_applications.c.created_at)
@@ -50,11 +51,28 @@ invoices = Table(
     Column("net_fen", BigInteger, nullable=False),
     Column("tax_fen", BigInteger, nullable=False),
     Column("amount_in_capitals", String(100), nullable=False),
-    Column("status", String(16), nullable=False),  # issuing | issued | failed (part 2)
+    Column("status", String(24), nullable=False),  # returns.rules.Status
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(8), nullable=False, server_default="blue"),  # blue | red
+    Column("medium", String(16), nullable=False, server_default="fully_digital"),
+    Column("number", String(20)),  # 20 digits, set when issued
+    Column("issued_at", DateTime(timezone=True)),
+    Column("original_invoice_id", String(36)),  # red invoices: the blue one they offset
+    Column("red_form_number", String(40)),
+    Column("failure_code", String(64)),
+    Column("failure_reason", String(500)),
+    # The issuing worker's bookkeeping: platform calls made, when to call next, and the
+    # lease that keeps other replicas off an invoice while one works on it.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
 )
 Index("ix_invoices_application", invoices.c.application_id)
 Index("ix_invoices_uin_created", invoices.c.uin, invoices.c.created_at)
+Index("uq_invoices_number", invoices.c.number, unique=True)
+Index("ix_invoices_status_due", invoices.c.status, invoices.c.next_attempt_at)
+Index("ix_invoices_original", invoices.c.original_invoice_id)
 
 invoice_lines = Table(
     "invoice_lines", metadata,

@@ -49,6 +49,7 @@ class DocumentLine:
     unit: str | None = None  # 单位
     quantity: Decimal | None = None  # 数量 (may be empty on the face)
     unit_price: Decimal | None = None  # 单价 (tax-exclusive, yuan)
+    tax_classification_code: str | None = None  # 税收分类编码 (19 digits)
 
     @property
     def amount_fen(self) -> int:
@@ -96,3 +97,22 @@ class InvoiceDocument:
     @property
     def title(self) -> str:
         return KIND_TITLES[self.kind]
+
+    @property
+    def red_remark(self) -> str:
+        """The remark the platform writes on a red invoice; empty for blue ones."""
+        if not self.is_red:
+            return ""
+        text = f"被红冲蓝字数电发票号码：{self.original_number}"
+        if self.red_form_number:
+            text += f" 红字发票信息确认单编号：{self.red_form_number}"
+        return text
+
+    @property
+    def face_remark(self) -> str:
+        """备注 as printed: a red invoice's automatic remark first, then `remark` (not repeated
+        when `remark` already starts with it, as platform data does)."""
+        auto = self.red_remark
+        if not auto or self.remark.startswith(auto):
+            return self.remark
+        return f"{auto} {self.remark}" if self.remark else auto

@@ -11,12 +11,11 @@ rest of the transaction, so writers serialise there too.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from kit.ids import uuid7
 from sqlalchemy import (
     DateTime,
     Row,
@@ -38,6 +37,7 @@ from invoice_svc.common.cursor import decode_cursor, encode_cursor
 from invoice_svc.common.errors import CursorInvalid
 from invoice_svc.common.sql import upsert_insert
 from invoice_svc.common.times import iso, month_start, utc
+from invoice_svc.ledger.ingest import add_records
 from invoice_svc.ledger.models import account_ledgers, consumption_records
 from invoice_svc.ledger.records import NewRecord
 from invoice_svc.matching import CandidateRecord
@@ -61,16 +61,6 @@ class LedgerState:
     def total_fen(self) -> int:
         """The net invoiceable amount (可开票金额): legacy remaining + all record balances."""
         return self.legacy_fen + self.records_balance_fen
-
-
-async def _add_to_ledger(session: AsyncSession, uin: str, delta_fen: int,
-                         now: datetime) -> None:
-    stmt = upsert_insert(session, L).values(
-        uin=uin, legacy_fen=0, records_balance_fen=delta_fen, version=1, updated_at=now)
-    stmt = stmt.on_conflict_do_update(index_elements=[L.c.uin], set_={
-        "records_balance_fen": L.c.records_balance_fen + stmt.excluded.records_balance_fen,
-        "version": L.c.version + 1, "updated_at": stmt.excluded.updated_at})
-    await session.execute(stmt)
 
 
 async def read_ledger(session: AsyncSession, uin: str) -> LedgerState:
@@ -110,40 +100,9 @@ async def set_legacy(session: AsyncSession, uin: str, legacy_fen: int,
 
 async def add_record(session: AsyncSession, record: NewRecord, *, event_id: str,
                      now: datetime) -> bool:
-    """Insert one record; False (and nothing changed) when it is already there."""
-    values: dict[str, Any] = {f.name: getattr(record, f.name) for f in fields(record)}
-    values.update(record_id=str(uuid7()), balance_fen=record.cash_fen, event_id=event_id,
-                  created_at=now)
-    stmt = (upsert_insert(session, r).values(**values)
-            .on_conflict_do_nothing(index_elements=[r.c.uin, r.c.kind, r.c.source_id])
-            .returning(r.c.record_id))
-    inserted = (await session.execute(stmt)).scalar_one_or_none()
-    if inserted is None:
-        return False
-    if record.counts:
-        await _add_to_ledger(session, record.uin, record.cash_fen, now)
-    await _link_refund(session, record, inserted)
-    return True
-
-
-async def _link_refund(session: AsyncSession, record: NewRecord, record_id: str) -> None:
-    """Refund events carry no instance or order id; show those of the refunded sub-order,
-    whichever of the two arrives first (display only, balances never depend on it)."""
-    if record.kind == "refund" and record.instance_id is None:
-        paid = (select(r.c.instance_id).where(
-            r.c.uin == record.uin, r.c.kind == "purchase",
-            r.c.source_id == record.related_sub_order_id).scalar_subquery())
-        order = (select(r.c.order_id).where(
-            r.c.uin == record.uin, r.c.kind == "purchase",
-            r.c.source_id == record.related_sub_order_id).scalar_subquery())
-        await session.execute(update(r).where(r.c.record_id == record_id).values(
-            instance_id=paid, order_id=func.coalesce(r.c.order_id, order)))
-    elif record.kind == "purchase":
-        await session.execute(update(r).where(
-            r.c.uin == record.uin, r.c.kind == "refund",
-            r.c.related_sub_order_id == record.sub_order_id, r.c.instance_id.is_(None),
-        ).values(instance_id=record.instance_id,
-                 order_id=func.coalesce(r.c.order_id, record.order_id)))
+    """Insert one record; False (and nothing changed) when it is already there. Batches go
+    through `ingest.add_records` (what the ledger consumer does)."""
+    return bool(await add_records(session, [(record, event_id)], now=now))
 
 
 # ----------------------------------------------------------------------------- reading records

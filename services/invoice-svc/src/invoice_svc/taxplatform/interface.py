@@ -105,7 +105,8 @@ class IssueResult:
 @dataclass(frozen=True, slots=True)
 class RedFormRequest:
     """A 红字确认单 raised by the seller (us) against a blue invoice. Full offset when
-    `lines` is empty; partial offset lists `(blue line index, negative net, negative tax)`."""
+    `lines` is empty; partial offset lists `(blue line index, negative net, negative tax)`,
+    the index 0-based in the blue invoice's `lines`."""
 
     request_no: str  # ours, idempotency key
     blue_number: str

@@ -1,0 +1,1 @@
+"""Tables of autoinvoicing (filled in by its implementation)."""

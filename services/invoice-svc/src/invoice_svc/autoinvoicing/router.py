@@ -1,0 +1,5 @@
+"""REST of autoinvoicing."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["autoinvoicing"])

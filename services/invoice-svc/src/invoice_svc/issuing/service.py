@@ -1,0 +1,190 @@
+"""The issuing worker's database side: claim due invoices, turn one into a platform request,
+and record what the platform said.
+
+Safe with several replicas: a claim is a lease (`lease_until`) taken by one UPDATE over rows
+picked with `FOR UPDATE SKIP LOCKED`, so two workers never hold the same invoice at once; a
+crashed worker's lease simply expires. Every outcome is recorded with an UPDATE guarded by
+`status = 'issuing'`, so an outcome is applied once even if two workers raced after a lease
+expired. The platform is idempotent by order number (our invoice id), so asking again after
+a crash finds the invoice already made instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from kit.ids import uuid7
+from kit.messaging import add_events, new_event
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from invoice_svc.applications.models import invoice_applications as APP
+from invoice_svc.applications.models import invoice_lines as LINES
+from invoice_svc.applications.models import invoices as INV
+from invoice_svc.common.money import yuan
+from invoice_svc.documents.model import DocumentLine, Party
+from invoice_svc.issuing.events import (
+    INVOICE_FAILED,
+    INVOICE_ISSUED,
+    InvoiceFailed,
+    InvoiceIssued,
+)
+from invoice_svc.issuing.models import invoice_documents, invoice_progress
+from invoice_svc.ledger.release import release_invoice
+from invoice_svc.taxplatform.interface import IssueRequest, IssueResult
+
+SOURCE = "/services/invoice-svc"
+ISSUING, ISSUED, FAILED = "issuing", "issued", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    invoice_id: str
+    attempts: int  # including this one: > 1 means the platform may have seen it before
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int,
+                    lease: timedelta) -> list[Claimed]:
+    """Lease up to `limit` blue invoices that are issuing, due, and not leased by anyone."""
+    due = (select(INV.c.invoice_id).where(
+        INV.c.status == ISSUING, INV.c.kind == "blue",
+        (INV.c.next_attempt_at.is_(None)) | (INV.c.next_attempt_at <= now),
+        (INV.c.lease_until.is_(None)) | (INV.c.lease_until < now))
+        .order_by(INV.c.created_at).limit(limit).with_for_update(skip_locked=True))
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    rows = (await session.execute(
+        update(INV).where(INV.c.invoice_id.in_(ids))
+        .values(lease_until=now + lease, attempts=INV.c.attempts + 1, updated_at=now)
+        .returning(INV.c.invoice_id, INV.c.attempts))).all()
+    return [Claimed(row.invoice_id, row.attempts) for row in rows]
+
+
+def _party(view: dict[str, Any] | None) -> Party:
+    view = view or {}
+    return Party(name=view.get("name") or "", taxpayer_id=view.get("taxpayer_id"),
+                 address=view.get("address"), phone=view.get("phone"),
+                 bank_name=view.get("bank_name"), bank_account=view.get("bank_account"))
+
+
+def invoice_kind(title_type: str) -> str:
+    return "special" if title_type == "enterprise_special" else "general"
+
+
+async def issue_request(session: AsyncSession, invoice_id: str, drawer: str) -> IssueRequest:
+    """The platform request for one invoice, from what the customer saw in the preview."""
+    inv = (await session.execute(select(INV).where(INV.c.invoice_id == invoice_id))).one()
+    app = (await session.execute(
+        select(APP.c.document, APP.c.remark, APP.c.email)
+        .where(APP.c.application_id == inv.application_id))).one()
+    document = json.loads(app.document)
+    lines = (await session.execute(
+        select(LINES).where(LINES.c.invoice_id == invoice_id).order_by(LINES.c.line_no))).all()
+    return IssueRequest(
+        order_no=invoice_id, kind=invoice_kind(inv.invoice_type),  # type: ignore[arg-type]
+        buyer=_party(document.get("buyer")), seller=_party(document.get("seller")),
+        lines=tuple(DocumentLine(item_name=line.item_name, net_fen=line.net_fen,
+                                 tax_rate=Decimal(line.tax_rate), tax_fen=line.tax_fen)
+                    for line in lines),
+        drawer=drawer, remark=app.remark or "", buyer_email=app.email or None)
+
+
+async def reschedule(session: AsyncSession, invoice_id: str, at: datetime, now: datetime,
+                     note: str | None = None) -> None:
+    """Give the lease back and come back at `at` (platform busy, unreachable, or still
+    issuing)."""
+    await session.execute(update(INV).where(
+        INV.c.invoice_id == invoice_id, INV.c.status == ISSUING)
+        .values(next_attempt_at=at, lease_until=None, updated_at=now))
+    if note:
+        await add_progress(session, invoice_id, ISSUING, note, now)
+
+
+async def add_progress(session: AsyncSession, invoice_id: str, status: str, note: str | None,
+                       at: datetime) -> None:
+    await session.execute(insert(invoice_progress).values(
+        entry_id=str(uuid7()), invoice_id=invoice_id, status=status,
+        note=note[:500] if note else None, at=at))
+
+
+async def store_documents(session: AsyncSession, invoice_id: str, documents: dict[str, bytes],
+                          now: datetime) -> None:
+    await session.execute(insert(invoice_documents), [{
+        "invoice_id": invoice_id, "format": fmt, "content": content,
+        "sha256": hashlib.sha256(content).hexdigest(), "size_bytes": len(content),
+        "created_at": now} for fmt, content in documents.items()])
+
+
+async def record_issued(session: AsyncSession, outbox: Table, invoice_id: str,
+                        result: IssueResult, now: datetime) -> bool:
+    """Issued: number, documents, progress and `invoice.issued`, once (False if another
+    worker recorded it first)."""
+    assert result.number and result.documents is not None
+    issued_at = result.issued_at or now
+    row = (await session.execute(update(INV).where(
+        INV.c.invoice_id == invoice_id, INV.c.status == ISSUING)
+        .values(status=ISSUED, number=result.number, issued_at=issued_at, lease_until=None,
+                next_attempt_at=None, updated_at=now)
+        .returning(INV.c.application_id, INV.c.uin, INV.c.invoice_type, INV.c.tax_rate,
+                   INV.c.amount_fen))).first()
+    if row is None:
+        return False
+    docs = {"pdf": result.documents.pdf, "xml": result.documents.xml}
+    if result.documents.ofd is not None:
+        docs["ofd"] = result.documents.ofd
+    await store_documents(session, invoice_id, docs, now)
+    await add_progress(session, invoice_id, ISSUED, f"发票号码 {result.number}", issued_at)
+    app = (await session.execute(select(APP.c.buyer_name, APP.c.email).where(
+        APP.c.application_id == row.application_id))).one()
+    data = InvoiceIssued(
+        invoice_id=invoice_id, application_id=row.application_id, uin=row.uin, kind="blue",
+        number=result.number, issued_at=issued_at, invoice_type=row.invoice_type,
+        tax_rate=row.tax_rate, total_amount=yuan(row.amount_fen), buyer_name=app.buyer_name,
+        email=app.email).model_dump(mode="json")
+    await add_events(session, outbox, [new_event(INVOICE_ISSUED, source=SOURCE,
+                                                 subject=row.uin, data=data, time=now)])
+    await settle_application(session, row.application_id, now)
+    return True
+
+
+async def record_failed(session: AsyncSession, outbox: Table, invoice_id: str, code: str,
+                        reason: str, now: datetime) -> bool:
+    """Failed with the platform's reason: the reserved money is released in the same
+    transaction, and `invoice.failed` says how much."""
+    row = (await session.execute(update(INV).where(
+        INV.c.invoice_id == invoice_id, INV.c.status == ISSUING)
+        .values(status=FAILED, failure_code=code[:64], failure_reason=reason[:500],
+                lease_until=None, next_attempt_at=None, updated_at=now)
+        .returning(INV.c.application_id, INV.c.uin))).first()
+    if row is None:
+        return False
+    released = await release_invoice(session, row.uin, invoice_id, now)
+    await add_progress(session, invoice_id, FAILED, f"{code}: {reason}", now)
+    data = InvoiceFailed(invoice_id=invoice_id, application_id=row.application_id, uin=row.uin,
+                         failure_code=code, failure_reason=reason,
+                         released_amount=yuan(released)).model_dump(mode="json")
+    await add_events(session, outbox, [new_event(INVOICE_FAILED, source=SOURCE,
+                                                 subject=row.uin, data=data, time=now)])
+    await settle_application(session, row.application_id, now)
+    return True
+
+
+async def settle_application(session: AsyncSession, application_id: str,
+                             now: datetime) -> None:
+    """An application is issued once all its invoices are, failed once all failed, and
+    partially issued when both happened; it stays issuing while any invoice is."""
+    counts = {status: count for status, count in (await session.execute(
+        select(INV.c.status, func.count()).where(INV.c.application_id == application_id)
+        .group_by(INV.c.status))).all()}
+    if counts.get(ISSUING):
+        return
+    issued, failed = counts.get(ISSUED, 0), counts.get(FAILED, 0)
+    status = ISSUED if not failed else FAILED if not issued else "partially_issued"
+    await session.execute(update(APP).where(APP.c.application_id == application_id)
+                          .values(status=status))

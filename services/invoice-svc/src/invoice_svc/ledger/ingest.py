@@ -1,0 +1,252 @@
+"""Recording new consumption records in bulk: the ledger consumer's write path.
+
+A batch of events costs a fixed number of statements whatever its size: the records (one
+INSERT, duplicates skipped), the ledger rows (one upsert adding each account's sum), and the
+refund links (one statement each way). On PostgreSQL every statement takes its rows as arrays
+(`unnest(CAST($1 AS varchar[]), ...)`), so there is no per-row SQL building, parameter processing or
+round trip; elsewhere (SQLite, embedded mode) the same steps run as SQLAlchemy executemany.
+
+Exactly once and order-insensitive, as one event at a time was: a record that is already there
+(same uin, kind and source id, also earlier in the same batch) is skipped and changes nothing;
+ledger increments come from the rows actually inserted; a refund shows its purchase's instance
+and order whichever of the two arrives first. Ledger rows are locked in sorted uin order and
+before any record row is updated, so a handler never holds a record lock while it waits for a
+ledger lock (an application holds its ledger lock while it updates records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from kit.ids import uuid7
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from invoice_svc.common.sql import dialect_of, upsert_insert
+from invoice_svc.ledger.models import account_ledgers, consumption_records
+from invoice_svc.ledger.records import NewRecord
+
+r = consumption_records
+L = account_ledgers
+
+_FIELDS = tuple(f.name for f in fields(NewRecord))
+#: Every column a new record is written with, in this order.
+COLUMNS = (*_FIELDS, "record_id", "balance_fen", "event_id", "created_at")
+#: What comes back of each inserted record.
+RETURNED = ("record_id", "uin", "kind", "balance_fen", "marketplace", "out_of_scope",
+            "instance_id", "order_id", "sub_order_id", "related_sub_order_id")
+
+
+class Inserted(NamedTuple):
+    record_id: str
+    uin: str
+    kind: str
+    balance_fen: int
+    marketplace: bool
+    out_of_scope: str | None
+    instance_id: str | None
+    order_id: str | None
+    sub_order_id: str | None
+    related_sub_order_id: str | None
+
+    @property
+    def counts(self) -> bool:
+        return not self.marketplace and self.out_of_scope is None
+
+
+async def add_records(session: AsyncSession, items: Sequence[tuple[NewRecord, str]], *,
+                      now: datetime) -> list[str]:
+    """Insert records, each with the id of the event that made it; add the inserted ones to
+    their accounts' ledger rows and link refunds; return the ids of the records inserted."""
+    if not items:
+        return []
+    postgres = dialect_of(session) == "postgresql"
+    if postgres:
+        inserted = await _insert_pg(session, items, now)
+    else:
+        inserted = await _insert_generic(session, items, now)
+    if not inserted:
+        return []
+    deltas: dict[str, int] = {}
+    for row in inserted:
+        if row.counts:
+            deltas[row.uin] = deltas.get(row.uin, 0) + row.balance_fen
+    if deltas:
+        uins = sorted(deltas)
+        if postgres:
+            await session.execute(_PG_LEDGERS, {
+                "uins": uins, "deltas": [deltas[u] for u in uins], "now": now})
+        else:
+            await session.execute(_generic_ledgers(session), [
+                {"uin": u, "legacy_fen": 0, "records_balance_fen": deltas[u], "version": 1,
+                 "updated_at": now} for u in uins])
+    await _link_refunds(session, inserted, postgres)
+    return [row.record_id for row in inserted]
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+def _pg_type(column: Any) -> str:
+    kind = column.type
+    if isinstance(kind, BigInteger):
+        return "bigint"
+    if isinstance(kind, Integer):
+        return "integer"
+    if isinstance(kind, Boolean):
+        return "boolean"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, String):
+        return "varchar"
+    raise TypeError(f"no array type for {column}")  # pragma: no cover - a new column type
+
+
+_PG_INSERT = text(
+    f"INSERT INTO {r.name} ({', '.join(COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {_pg_type(r.c[name])}[])" for name in COLUMNS)
+    + ") ON CONFLICT (uin, kind, source_id) DO NOTHING RETURNING " + ", ".join(RETURNED))
+
+_PG_LEDGERS = text(
+    f"INSERT INTO {L.name} (uin, legacy_fen, records_balance_fen, version, updated_at) "
+    "SELECT u, 0, d, 1, :now "
+    "FROM unnest(CAST(:uins AS varchar[]), CAST(:deltas AS bigint[])) AS t(u, d) "
+    "ON CONFLICT (uin) DO UPDATE SET "
+    f"records_balance_fen = {L.name}.records_balance_fen + excluded.records_balance_fen, "
+    f"version = {L.name}.version + 1, updated_at = excluded.updated_at")
+
+#: New refunds without an instance: take their purchase's instance and order, if it is there.
+_PG_LINK_REFUNDS = text(
+    f"UPDATE {r.name} AS c SET instance_id = p.instance_id, "
+    "order_id = coalesce(c.order_id, p.order_id) "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:uins AS varchar[]), "
+    "CAST(:subs AS varchar[])) AS n(id, uin, sub) "
+    f"JOIN {r.name} AS p ON p.uin = n.uin AND p.kind = 'purchase' AND p.source_id = n.sub "
+    "WHERE c.record_id = n.id")
+
+#: New purchases: give their instance and order to refunds of theirs that arrived first.
+_PG_LINK_PURCHASES = text(
+    f"UPDATE {r.name} AS c SET instance_id = n.instance_id, "
+    "order_id = coalesce(c.order_id, n.order_id) "
+    "FROM unnest(CAST(:uins AS varchar[]), CAST(:subs AS varchar[]), "
+    "CAST(:instances AS varchar[]), CAST(:orders AS varchar[])) AS n(uin, sub, instance_id, "
+    "order_id) "
+    "WHERE c.uin = n.uin AND c.kind = 'refund' AND c.related_sub_order_id = n.sub "
+    "AND c.instance_id IS NULL")
+
+
+async def _insert_pg(session: AsyncSession, items: Sequence[tuple[NewRecord, str]],
+                     now: datetime) -> list[Inserted]:
+    records = [record for record, _ in items]
+    arrays: dict[str, list[Any]] = {
+        name: [getattr(record, name) for record in records] for name in _FIELDS}
+    arrays["record_id"] = [str(uuid7()) for _ in records]
+    arrays["balance_fen"] = arrays["cash_fen"]
+    arrays["event_id"] = [event_id for _, event_id in items]
+    arrays["created_at"] = [now] * len(records)
+    result = await session.execute(_PG_INSERT, arrays)
+    return [Inserted(*row) for row in result.all()]
+
+
+# ----------------------------------------------------------------------------- other dialects
+
+_GENERIC: dict[tuple[str, str], Any] = {}
+
+
+def _generic_insert(session: AsyncSession) -> Any:
+    key = (dialect_of(session), "insert")
+    if key not in _GENERIC:
+        _GENERIC[key] = (upsert_insert(session, r)
+                         .on_conflict_do_nothing(index_elements=[r.c.uin, r.c.kind,
+                                                                 r.c.source_id])
+                         .returning(*(r.c[name] for name in RETURNED)))
+    return _GENERIC[key]
+
+
+def _generic_ledgers(session: AsyncSession) -> Any:
+    key = (dialect_of(session), "ledgers")
+    if key not in _GENERIC:
+        stmt = upsert_insert(session, L)
+        _GENERIC[key] = stmt.on_conflict_do_update(index_elements=[L.c.uin], set_={
+            "records_balance_fen": L.c.records_balance_fen + stmt.excluded.records_balance_fen,
+            "version": L.c.version + 1, "updated_at": stmt.excluded.updated_at})
+    return _GENERIC[key]
+
+
+_SET_LINK = (update(r).where(r.c.record_id == bindparam("rid"))
+             .values(instance_id=bindparam("iid"),
+                     order_id=func.coalesce(r.c.order_id, bindparam("oid"))))
+
+
+async def _insert_generic(session: AsyncSession, items: Sequence[tuple[NewRecord, str]],
+                          now: datetime) -> list[Inserted]:
+    rows = []
+    for record, event_id in items:
+        values = {name: getattr(record, name) for name in _FIELDS}
+        values.update(record_id=str(uuid7()), balance_fen=record.cash_fen, event_id=event_id,
+                      created_at=now)
+        rows.append(values)
+    # executemany: multi-row INSERTs ("insertmanyvalues"); only the inserted rows come back.
+    result = await session.execute(_generic_insert(session), rows)
+    return [Inserted(*row) for row in result.all()]
+
+
+# ----------------------------------------------------------------------------- refund links
+
+async def _link_refunds(session: AsyncSession, inserted: Sequence[Inserted],
+                        postgres: bool) -> None:
+    """Refund events carry no instance or order id; show those of the refunded sub-order,
+    whichever of the two arrives first (display only, balances never depend on it)."""
+    refunds = [row for row in inserted if row.kind == "refund" and row.instance_id is None]
+    purchases = [row for row in inserted if row.kind == "purchase"]
+    if postgres:
+        if refunds:
+            await session.execute(_PG_LINK_REFUNDS, {
+                "ids": [row.record_id for row in refunds], "uins": [row.uin for row in refunds],
+                "subs": [row.related_sub_order_id for row in refunds]})
+        if purchases:
+            await session.execute(_PG_LINK_PURCHASES, {
+                "uins": [row.uin for row in purchases],
+                "subs": [row.sub_order_id for row in purchases],
+                "instances": [row.instance_id for row in purchases],
+                "orders": [row.order_id for row in purchases]})
+        return
+    links: dict[str, tuple[str | None, str | None]] = {}
+    if refunds:
+        found = {(p.uin, p.source_id): (p.instance_id, p.order_id) for p in (await session.execute(
+            select(r.c.uin, r.c.source_id, r.c.instance_id, r.c.order_id).where(
+                r.c.kind == "purchase", r.c.uin.in_(sorted({row.uin for row in refunds})),
+                r.c.source_id.in_(sorted({row.related_sub_order_id for row in refunds})))
+        )).all()}
+        for row in refunds:
+            paid = found.get((row.uin, row.related_sub_order_id))
+            if paid is not None:
+                links[row.record_id] = paid
+    if purchases:
+        paid_by = {(row.uin, row.sub_order_id): (row.instance_id, row.order_id)
+                   for row in purchases}
+        for refund in (await session.execute(
+                select(r.c.record_id, r.c.uin, r.c.related_sub_order_id).where(
+                    r.c.kind == "refund", r.c.instance_id.is_(None),
+                    r.c.uin.in_(sorted({row.uin for row in purchases})),
+                    r.c.related_sub_order_id.in_(sorted({row.sub_order_id for row in purchases})))
+        )).all():
+            paid = paid_by.get((refund.uin, refund.related_sub_order_id))
+            if paid is not None:
+                links[refund.record_id] = paid
+    if links:
+        await session.execute(_SET_LINK, [
+            {"rid": rid, "iid": links[rid][0], "oid": links[rid][1]} for rid in sorted(links)])

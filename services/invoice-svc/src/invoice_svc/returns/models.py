@@ -1,0 +1,1 @@
+"""Tables of returns (filled in by its implementation)."""

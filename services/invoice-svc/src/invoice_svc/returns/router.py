@@ -1,0 +1,5 @@
+"""REST of returns."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["returns"])

@@ -1,0 +1,253 @@
+"""Issuing (INV-REQ-17) and invoice records (INV-REQ-20) on PostgreSQL: the worker takes
+applied invoices through the simulated tax platform to issued or failed, stores the
+documents, releases the money of failed ones, and never issues an invoice twice, with
+several workers, lost answers and an unreachable platform. Time moves only with the
+FrozenClock both the service and the platform read."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from invoice_svc.issuing.worker import IssuingWorker
+from invoice_svc.taxplatform.simulated import SimulatedTaxPlatform
+from invoice_svc.testing import at, order_paid
+
+UIN = "100000000077"
+APPLY = "/v1/invoice-applications"
+EMAIL = "finance@example.com"
+LATENCY = timedelta(seconds=5)
+
+
+class Issuing:
+    """The service under test, the platform it issues on, and a worker driven round by
+    round."""
+
+    def __init__(self, inv: Any, *, workers: int = 1):
+        self.inv = inv
+        self.platform = SimulatedTaxPlatform(clock=inv.clock, latency=LATENCY)
+        self.workers = [IssuingWorker(inv.runtime.db, inv.runtime.outbox, self.platform,
+                                      inv.runtime.settings, inv.clock) for _ in range(workers)]
+
+    async def round(self) -> int:
+        return await self.workers[0].run_once()
+
+    async def until_settled(self, rounds: int = 10) -> None:
+        """Rounds of the worker, moving the clock past the platform's latency and the
+        worker's re-check interval each time, until no invoice is issuing."""
+        for _ in range(rounds):
+            await asyncio.gather(*(w.run_once() for w in self.workers))
+            if not await self.inv.rows("SELECT 1 FROM invoices WHERE status = 'issuing'"):
+                return
+            self.inv.clock.advance(timedelta(minutes=10))
+        raise AssertionError("invoices still issuing after the rounds given")
+
+    async def status(self, invoice_id: str) -> str:
+        (row,) = await self.inv.rows("SELECT status FROM invoices WHERE invoice_id = :i",
+                                     i=invoice_id)
+        return row[0]
+
+
+async def account_with_money(inv: Any, *amounts_and_rates: tuple[str, str]) -> None:
+    await inv.enterprise(UIN, title="enterprise_special")
+    events = [order_paid(UIN, f"S{n}", amount, at("2025-02-01 10:00:00") + timedelta(hours=n),
+                         tax_rate=rate) for n, (amount, rate) in enumerate(amounts_and_rates)]
+    await inv.deliver(*events)
+
+
+async def apply(inv: Any, total: str) -> dict[str, Any]:
+    return await inv.ok("POST", APPLY, uin=UIN, json_body={
+        "mode": "amount", "total_amount": total, "email": EMAIL, "remark": "项目 A"})
+
+
+@pytest.fixture
+def issuing(inv) -> Issuing:
+    return Issuing(inv)
+
+
+async def test_inv_req_17_issuing_then_issued_with_number_and_documents(inv, issuing) -> None:
+    """Issuing is asynchronous: issuing first, issued once the platform is done, with a
+    20-digit number, the PDF and XML stored and downloadable, `invoice.issued` published."""
+    await account_with_money(inv, ("106.00", "0.06"), ("109.00", "0.09"))
+    applied = await apply(inv, "215.00")
+    ids = [i["invoice_id"] for i in applied["invoices"]]
+    assert len(ids) == 2
+
+    assert await issuing.round() == 2
+    assert [await issuing.status(i) for i in ids] == ["issuing", "issuing"]
+    assert await issuing.round() == 0  # nothing due until the re-check time
+    inv.clock.advance(LATENCY + timedelta(seconds=inv.runtime.settings.issuing_check_seconds))
+    assert await issuing.round() == 2
+    assert [await issuing.status(i) for i in ids] == ["issued", "issued"]
+
+    detail = await inv.ok("GET", f"/v1/invoices/{ids[0]}", uin=UIN)
+    assert detail["status"] == "issued" and detail["status_name"] == "已开票"
+    assert len(detail["number"]) == 20 and detail["number"].isdigit()
+    assert detail["documents"] == ["pdf", "xml"]
+    assert [p["status"] for p in detail["progress"]][-1] == "issued"
+    pdf = await inv.call("GET", f"/v1/invoices/{ids[0]}/documents/pdf", uin=UIN)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert detail["number"] in pdf.headers["content-disposition"]
+    xml = await inv.call("GET", f"/v1/invoices/{ids[0]}/documents/xml", uin=UIN)
+    assert detail["number"].encode() in xml.content
+
+    issued = await inv.events("billing.invoice.issued.v1")
+    assert sorted(e["data"]["invoice_id"] for e in issued) == sorted(ids)
+    assert {e["data"]["email"] for e in issued} == {EMAIL}
+    (app_status,) = await inv.rows("SELECT status FROM invoice_applications")
+    assert app_status[0] == "issued"
+    assert issuing.platform.issued_count("blue") == 2
+
+
+async def test_inv_req_17_rejected_invoice_fails_with_reason_and_releases_money(
+        inv, issuing) -> None:
+    """A platform refusal ends in failed with the platform's reason; the money it reserved is
+    invoiceable again at once (and can be applied for again)."""
+    await account_with_money(inv, ("106.00", "0.06"))
+    before = await inv.ledger(UIN)
+    balances = await inv.balances(UIN)
+    issuing.platform.faults.reject_next(1, "E2003", "购买方纳税人识别号与名称不匹配")
+    applied = await apply(inv, "106.00")
+    (invoice_id,) = [i["invoice_id"] for i in applied["invoices"]]
+    assert await inv.ledger(UIN) != before
+
+    await issuing.until_settled()
+    detail = await inv.ok("GET", f"/v1/invoices/{invoice_id}", uin=UIN)
+    assert (detail["status"], detail["failure_code"]) == ("failed", "E2003")
+    assert detail["failure_reason"] == "购买方纳税人识别号与名称不匹配"
+    assert detail["number"] is None and detail["documents"] == []
+    assert await inv.ledger(UIN) == before and await inv.balances(UIN) == balances
+    (failed,) = await inv.events("billing.invoice.failed.v1")
+    assert failed["data"]["released_amount"] == "106.00"
+    missing = await inv.call("GET", f"/v1/invoices/{invoice_id}/documents/pdf", uin=UIN)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "ResourceNotFound.InvoiceDocument"
+
+    again = await apply(inv, "106.00")
+    await issuing.until_settled()
+    assert await issuing.status(again["invoices"][0]["invoice_id"]) == "issued"
+
+
+async def test_inv_req_17_asynchronous_platform_failure_ends_failed(inv, issuing) -> None:
+    await account_with_money(inv, ("53.00", "0.06"))
+    issuing.platform.faults.fail_async_next(1, "E0024", "签章失败")
+    applied = await apply(inv, "53.00")
+    await issuing.until_settled()
+    detail = await inv.ok("GET", f"/v1/invoices/{applied['invoices'][0]['invoice_id']}", uin=UIN)
+    assert (detail["status"], detail["failure_reason"]) == ("failed", "签章失败")
+    assert await inv.ledger(UIN) == (0, 5300)
+
+
+async def test_inv_req_17_unreachable_platform_and_lost_answers_retry_to_one_invoice(
+        inv, issuing) -> None:
+    """Connectivity errors mean "try again later", never "failed"; an answer lost after the
+    platform made the invoice is found again by the same order number: one invoice each."""
+    await account_with_money(inv, ("106.00", "0.06"), ("109.00", "0.09"), ("113.00", "0.13"))
+    issuing.platform.faults.unavailable_next(2)
+    issuing.platform.faults.lose_answer_next(3)
+    applied = await apply(inv, "328.00")
+    ids = [i["invoice_id"] for i in applied["invoices"]]
+
+    await issuing.round()
+    assert [await issuing.status(i) for i in ids] == ["issuing"] * 3
+    await issuing.until_settled(rounds=20)
+    assert [await issuing.status(i) for i in ids] == ["issued"] * 3
+    stats = issuing.platform.stats()
+    assert stats.issued == 3 and issuing.platform.issued_count() == 3
+    assert sorted(stats.numbers) == sorted(ids)
+    (row,) = await inv.rows("SELECT count(DISTINCT number) FROM invoices")
+    assert row[0] == 3
+    assert all(count == 1 for count in stats.submissions.values())  # retries asked first
+    retried = [p for i in ids for p in (await inv.ok("GET", f"/v1/invoices/{i}",
+                                                      uin=UIN))["progress"]
+               if "稍后重试" in (p["note"] or "")]
+    assert len(retried) >= 5 and {p["status"] for p in retried} == {"issuing"}
+
+
+async def test_inv_req_17_several_workers_never_issue_twice(inv) -> None:
+    """Three workers racing over 30 applications: every invoice issued exactly once."""
+    issuing = Issuing(inv, workers=3)
+    await account_with_money(inv, *[("10.60", "0.06")] * 30)
+    for _ in range(30):
+        await apply(inv, "10.60")
+    issuing.platform.faults.lose_answer_next(5)
+    await issuing.until_settled(rounds=30)
+    stats = issuing.platform.stats()
+    assert stats.issued == 30 and issuing.platform.issued_count() == 30
+    assert len(stats.submissions) == 30
+    assert all(count == 1 for count in stats.submissions.values())
+    (row,) = await inv.rows("SELECT count(*), count(DISTINCT number) FROM invoices"
+                            " WHERE status = 'issued'")
+    assert tuple(row) == (30, 30)
+    assert len(await inv.events("billing.invoice.issued.v1")) == 30
+
+
+async def test_inv_req_20_records_list_filters_detail_and_csv(inv, issuing) -> None:
+    """Records list every invoice (time, method, title, type, medium, number, amount,
+    status), filter by status, number and dates; the detail links the consumption records,
+    downloadable as CSV."""
+    await account_with_money(inv, ("109.00", "0.09"), ("106.00", "0.06"), ("53.00", "0.06"))
+    first = await apply(inv, "159.00")  # the two newest records
+    issuing.platform.faults.reject_next(1, "E2001", "发票信息有误")
+    await issuing.until_settled()
+    second = await apply(inv, "109.00")
+    del second
+
+    listed = await inv.ok("GET", "/v1/invoices", uin=UIN)
+    assert listed["total_count"] == 2
+    newest, oldest = listed["invoices"]
+    assert (newest["status"], oldest["status"]) == ("issuing", "failed")
+    assert oldest["invoice_id"] == first["invoices"][0]["invoice_id"]
+    assert {(i["method"], i["medium"], i["invoice_type"], i["title"]) for i in
+            listed["invoices"]} == {("manual", "fully_digital", "enterprise_special",
+                                     first["buyer"]["name"])}
+    only_failed = await inv.ok("GET", "/v1/invoices", uin=UIN, params={"status": "failed"})
+    assert [i["invoice_id"] for i in only_failed["invoices"]] == [oldest["invoice_id"]]
+    await issuing.until_settled()
+    issued = await inv.ok("GET", "/v1/invoices", uin=UIN, params={"status": "issued"})
+    number = issued["invoices"][0]["number"]
+    by_number = await inv.ok("GET", "/v1/invoices", uin=UIN, params={"number": number})
+    assert by_number["total_count"] == 1
+    page = await inv.ok("GET", "/v1/invoices", uin=UIN, params={"limit": 1})
+    rest = await inv.ok("GET", "/v1/invoices", uin=UIN,
+                        params={"limit": 1, "cursor": page["next_cursor"]})
+    assert [page["invoices"][0]["invoice_id"], rest["invoices"][0]["invoice_id"]] == [
+        newest["invoice_id"], oldest["invoice_id"]] and rest["next_cursor"] is None
+    day = inv.clock.now().astimezone().date().isoformat()
+    assert (await inv.ok("GET", "/v1/invoices", uin=UIN,
+                         params={"start_date": "2000-01-01", "end_date": "2000-01-02"})
+            )["total_count"] == 0
+    assert day
+
+    detail = await inv.ok("GET", f"/v1/invoices/{oldest['invoice_id']}", uin=UIN)
+    assert detail["linked_records"] == {"count": 2, "amount": "159.00", "legacy_amount": "0.00"}
+    exported = await inv.call(
+        "GET", f"/v1/invoices/{oldest['invoice_id']}/consumption-records.csv", uin=UIN)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "记录ID" and len(rows) == 3
+    assert sorted(r[-1] for r in rows[1:]) == ["106.00", "53.00"]
+
+
+async def test_inv_req_20_records_bad_input_and_other_accounts(inv, issuing) -> None:
+    await account_with_money(inv, ("106.00", "0.06"))
+    applied = await apply(inv, "106.00")
+    invoice_id = applied["invoices"][0]["invoice_id"]
+    for params in ({"status": "lost"}, {"number": "123"}, {"limit": 0},
+                   {"start_date": "2025-02-02", "end_date": "2025-02-01"},
+                   {"cursor": "not-a-cursor"}, {"start_date": "yesterday"}):
+        answer = await inv.call("GET", "/v1/invoices", uin=UIN, params=params)
+        assert 400 <= answer.status_code < 500, (params, answer.text)
+        assert answer.json()["code"].startswith("InvalidParameter"), answer.json()
+    other = "100000000099"
+    for path in (f"/v1/invoices/{invoice_id}", f"/v1/invoices/{invoice_id}/documents/pdf",
+                 f"/v1/invoices/{invoice_id}/consumption-records.csv"):
+        await inv.refused("GET", path, "ResourceNotFound.Invoice", 404, uin=other)
+    assert (await inv.ok("GET", "/v1/invoices", uin=other))["total_count"] == 0
+    bad_format = await inv.call("GET", f"/v1/invoices/{invoice_id}/documents/doc", uin=UIN)
+    assert bad_format.status_code == 400
