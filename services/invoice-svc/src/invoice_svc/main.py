@@ -19,6 +19,7 @@ from invoice_svc.config import Settings
 from invoice_svc.issuing.worker import IssuingWorker
 from invoice_svc.ledger import handlers as ledger_handlers
 from invoice_svc.ledger.router import router as ledger_router
+from invoice_svc.mail import handlers as mail_handlers
 from invoice_svc.records.router import router as records_router
 from invoice_svc.returns.router import router as returns_router
 from invoice_svc.returns.worker import returns_worker
@@ -39,7 +40,8 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
         routers=[ledger_router, titles_router, applications_router, records_router,
                  returns_router, autoinvoicing_router],
         subscriptions=[ledger_handlers.subscription(settings, clock),
-                       account_handlers.subscription(clock)],
+                       account_handlers.subscription(clock),
+                       mail_handlers.subscription(settings, clock)],
         workers=[issuing_worker(settings), returns_worker(settings),
                  autoinvoicing_scheduler(settings)] if settings.run_issuing else [],
     )

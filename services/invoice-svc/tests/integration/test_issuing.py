@@ -251,3 +251,64 @@ async def test_inv_req_20_records_bad_input_and_other_accounts(inv, issuing) -> 
     assert (await inv.ok("GET", "/v1/invoices", uin=other))["total_count"] == 0
     bad_format = await inv.call("GET", f"/v1/invoices/{invoice_id}/documents/doc", uin=UIN)
     assert bad_format.status_code == 400
+
+
+class _Sink:
+    """An SMTP server's message store (aiosmtpd handler)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+async def test_inv_req_17_issued_invoice_is_mailed_with_pdf_and_xml(make_invoice) -> None:
+    """The issued invoice reaches the delivery email through the outbox, the mailer's queue
+    and SMTP, with the PDF and XML attached exactly as stored."""
+    import email
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from kit.messaging.probe import wait_for
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = _Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        inv = await make_invoice(run_relay=True, relay_poll_seconds=0.05,
+                                 smtp_host="127.0.0.1", smtp_port=port,
+                                 mail_sender="invoice@cloud.example")
+        issuing = Issuing(inv)
+        await account_with_money(inv, ("106.00", "0.06"))
+        applied = await apply(inv, "106.00")
+        await issuing.until_settled()
+
+        async def mailed() -> bool:
+            return bool(sink.messages)
+
+        await wait_for(mailed, within=20, what="the delivery email")
+        (envelope,) = sink.messages
+        assert envelope.rcpt_tos == [EMAIL]
+        message = email.message_from_bytes(envelope.content)
+        attached = {part.get_filename(): part.get_payload(decode=True)
+                    for part in message.walk() if part.get_filename()}
+        invoice_id = applied["invoices"][0]["invoice_id"]
+        stored = dict(await inv.rows(
+            "SELECT format, content FROM invoice_documents WHERE invoice_id = :i", i=invoice_id))
+        (number,) = (await inv.rows("SELECT number FROM invoices WHERE invoice_id = :i",
+                                    i=invoice_id))[0]
+        assert attached == {f"{number}.pdf": bytes(stored["pdf"]),
+                            f"{number}.xml": bytes(stored["xml"])}
+
+        async def noted() -> bool:
+            detail = await inv.ok("GET", f"/v1/invoices/{invoice_id}", uin=UIN)
+            return any(EMAIL in (p["note"] or "") for p in detail["progress"])
+
+        await wait_for(noted, within=20, what="the mail noted in the progress")
+    finally:
+        controller.stop()
