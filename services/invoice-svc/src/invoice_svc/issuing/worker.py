@@ -1,7 +1,9 @@
 """The issuing worker: a loop beside invoice-svc's HTTP server (one per replica).
 
-Each round leases a batch of due invoices (issuing/service.py), asks the platform about each
-concurrently, and records each outcome in its own transaction:
+Each round leases a batch of due invoices (issuing/service.py) and reads their requests in
+one transaction, asks the platform about each concurrently, and records all the outcomes in
+a second transaction, a savepoint per invoice (two commits per batch; commits are what a
+PostgreSQL on a small disk runs out of first):
 - issued → number, documents, `invoice.issued`;
 - refused (PlatformRejected, or a `failed` answer) → failed with the platform's reason,
   money released, `invoice.failed`;
@@ -15,16 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kit.clock import Clock
 from kit.db import Database, is_transient_error
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_svc.config import Settings
 from invoice_svc.issuing import service
 from invoice_svc.taxplatform.interface import (
+    IssueRequest,
     IssueResult,
     PlatformRejected,
     PlatformUnavailable,
@@ -75,71 +79,67 @@ class IssuingWorker:
 
     # --- one round -----------------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Lease a batch and settle each invoice in it; returns how many were leased."""
+        """Lease a batch, ask the platform about each invoice concurrently, then record every
+        outcome in one transaction (a savepoint each, so one bad row cannot sink the rest);
+        returns how many were leased. Two commits per batch, whatever its size."""
         now = self.clock.now()
         async with self.db.transaction() as session:
             claimed = await service.claim_due(
                 session, now, self.settings.issuing_batch_size,
                 timedelta(seconds=self.settings.issuing_lease_seconds))
-        outcomes = await asyncio.gather(*(self._settle(one) for one in claimed),
-                                        return_exceptions=True)
-        for one, outcome in zip(claimed, outcomes, strict=True):
-            if isinstance(outcome, BaseException):  # its lease expires; another round retries
-                log.warning("settling an invoice failed", exc_info=outcome,
-                            extra={"invoice_id": one.invoice_id})
+            requests = {one.invoice_id: await service.issue_request(
+                session, one.invoice_id, self.settings.drawer) for one in claimed}
+        if not claimed:
+            return 0
+        answers = await asyncio.gather(*(self._ask_platform(one, requests[one.invoice_id])
+                                         for one in claimed), return_exceptions=True)
+        async with self.db.transaction() as session:
+            for one, answer in zip(claimed, answers, strict=True):
+                try:
+                    async with session.begin_nested():
+                        await self._record(session, one, answer)
+                except Exception as exc:  # its lease expires; a later round retries it
+                    log.warning("recording an issuing outcome failed", exc_info=exc,
+                                extra={"invoice_id": one.invoice_id})
         return len(claimed)
 
-    async def _settle(self, claimed: service.Claimed) -> None:
-        invoice_id = claimed.invoice_id
-        try:
-            result = await self._ask_platform(claimed)
-        except PlatformUnavailable as exc:
-            await self._retry_later(claimed, f"税务平台暂不可用，稍后重试：{exc}")
-            self._count("unavailable")
-            return
-        except PlatformRejected as exc:
-            await self._fail(invoice_id, exc.code, exc.reason)
-            return
-        if result.state == "issued":
-            async with self.db.transaction() as session:
-                await service.record_issued(session, self.outbox, invoice_id, result,
-                                            self.clock.now())
-            self._count("issued")
-        elif result.state == "failed":
-            await self._fail(invoice_id, result.failure_code or "Failed",
-                             result.failure_reason or "开票失败")
-        else:
-            now = self.clock.now()
-            async with self.db.transaction() as session:
-                await service.reschedule(
-                    session, invoice_id,
-                    now + timedelta(seconds=self.settings.issuing_check_seconds), now)
-            self._count("pending")
-
-    async def _ask_platform(self, claimed: service.Claimed) -> IssueResult:
+    async def _ask_platform(self, claimed: service.Claimed, request: IssueRequest) -> IssueResult:
         """Submit, or, when an earlier attempt may have reached the platform, ask first by the
         same order number and submit only if it never arrived."""
         if claimed.attempts > 1:
             known = await self.platform.query(claimed.invoice_id)
             if known is not None:
                 return known
-        async with self.db.transaction() as session:
-            request = await service.issue_request(session, claimed.invoice_id,
-                                                  self.settings.drawer)
         return await self.platform.issue(request)
 
-    async def _retry_later(self, claimed: service.Claimed, note: str) -> None:
-        delay = min(self.settings.issuing_retry_max_seconds,
-                    self.settings.issuing_retry_base_seconds * 2 ** (claimed.attempts - 1))
-        now = self.clock.now()
-        async with self.db.transaction() as session:
-            await service.reschedule(session, claimed.invoice_id,
-                                     now + timedelta(seconds=delay), now, note)
+    async def _record(self, session: AsyncSession, claimed: service.Claimed,
+                      answer: IssueResult | BaseException) -> None:
+        invoice_id, now = claimed.invoice_id, self.clock.now()
+        if isinstance(answer, PlatformUnavailable):
+            delay = min(self.settings.issuing_retry_max_seconds,
+                        self.settings.issuing_retry_base_seconds * 2 ** (claimed.attempts - 1))
+            await service.reschedule(session, invoice_id, now + timedelta(seconds=delay), now,
+                                     f"税务平台暂不可用，稍后重试：{answer}")
+            self._count("unavailable")
+        elif isinstance(answer, PlatformRejected):
+            await self._fail(session, invoice_id, answer.code, answer.reason, now)
+        elif isinstance(answer, BaseException):
+            raise answer
+        elif answer.state == "issued":
+            await service.record_issued(session, self.outbox, invoice_id, answer, now)
+            self._count("issued")
+        elif answer.state == "failed":
+            await self._fail(session, invoice_id, answer.failure_code or "Failed",
+                             answer.failure_reason or "开票失败", now)
+        else:
+            await service.reschedule(
+                session, invoice_id,
+                now + timedelta(seconds=self.settings.issuing_check_seconds), now)
+            self._count("pending")
 
-    async def _fail(self, invoice_id: str, code: str, reason: str) -> None:
-        async with self.db.transaction() as session:
-            await service.record_failed(session, self.outbox, invoice_id, code, reason,
-                                        self.clock.now())
+    async def _fail(self, session: AsyncSession, invoice_id: str, code: str, reason: str,
+                    now: datetime) -> None:
+        await service.record_failed(session, self.outbox, invoice_id, code, reason, now)
         log.info("invoice failed", extra={"invoice_id": invoice_id, "code": code})
         self._count("failed")
 

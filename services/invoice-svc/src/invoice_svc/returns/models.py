@@ -7,7 +7,18 @@ is open and is NULL once it is rejected or completed: its UNIQUE index lets the 
 at most one open return per invoice (NULLs never collide, on PostgreSQL and SQLite alike).
 """
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
 from invoice_svc.db import metadata
 
