@@ -12,6 +12,8 @@ help: ## list the targets
 .venv/.synced: uv.lock pyproject.toml */pyproject.toml */*/pyproject.toml
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --all-groups
+	@# The invoice PDF font (a static instance of Noto Sans SC, ~15 s once per machine).
+	$(UV) run --frozen python -c "from invoice_svc.documents.fonts import register_fonts; register_fonts()"
 	@touch $@
 
 setup: .venv/.synced ## install everything from the lock file into .venv

@@ -70,8 +70,9 @@ def order_paid_events(count: int, seed: int = 7) -> list[CloudEvent]:
     return events
 
 
-async def drain_raw(queue_name: str, count: int, prefetch: int) -> float:
-    """Seconds to consume and ack `count` messages one by one, nothing else."""
+async def drain_raw(queue_name: str, count: int, prefetch: int) -> tuple[float, float]:
+    """Seconds (wall, and CPU of this process) to consume and ack `count` messages one by
+    one, nothing else."""
     connection = await aio_pika.connect(AMQP)
     try:
         channel = await connection.channel()
@@ -87,10 +88,10 @@ async def drain_raw(queue_name: str, count: int, prefetch: int) -> float:
             if received == count:
                 done.set()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         tag = await queue.consume(on_message)
         await done.wait()
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started, time.process_time() - cpu
         await queue.cancel(tag)
         return elapsed
     finally:
@@ -112,8 +113,9 @@ class _Timed(Consumer):
 
 
 async def drain_service(db: Database, bus: RabbitBus, settings: Settings, count: int,
-                        profile: cProfile.Profile | None) -> float:
-    """Seconds for invoice-svc's ledger consumer to handle and commit `count` messages."""
+                        profile: cProfile.Profile | None) -> tuple[float, float]:
+    """Seconds (wall, and CPU of this process) for invoice-svc's ledger consumer to handle
+    and commit `count` messages."""
     sub = ledger_handlers.subscription(settings, SystemClock())
     consumer = _Timed(  # as kit.service.build_service_app makes it
         db, inbox, bus, dataclasses.replace(sub, queue=settings.queue_name(sub.queue)),
@@ -123,10 +125,10 @@ async def drain_service(db: Database, bus: RabbitBus, settings: Settings, count:
     consumer.expect(count)
     if profile is not None:
         profile.enable()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await consumer.start()
     await consumer.all_committed.wait()
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - started, time.process_time() - cpu
     if profile is not None:
         profile.disable()
     await consumer.stop()
@@ -178,8 +180,8 @@ async def run(count: int, profile_to: Path | None) -> dict[str, Any]:
         report = await publish_events(sim_bus, events, batch_size=500, progress=False)
         publish_s = time.perf_counter() - began
         assert report.published == count, report
-        raw_s = await drain_raw(raw_spec.name, count, raw_spec.prefetch)
-        service_s = await drain_service(db, service_bus, settings, count, profile)
+        raw_s, raw_cpu = await drain_raw(raw_spec.name, count, raw_spec.prefetch)
+        service_s, service_cpu = await drain_service(db, service_bus, settings, count, profile)
         checked = await check_database(db, events)
     finally:
         await sim_bus.close()
@@ -192,7 +194,9 @@ async def run(count: int, profile_to: Path | None) -> dict[str, Any]:
     return {"events": count, "publish_seconds": round(publish_s, 3),
             "raw_seconds": round(raw_s, 3), "service_seconds": round(service_s, 3),
             "raw_per_s": count / raw_s, "service_per_s": count / service_s,
-            "ratio": raw_s / service_s, "checked": checked}
+            "ratio": raw_s / service_s,
+            "raw_cpu_us_per_message": raw_cpu / count * 1e6,
+            "service_cpu_us_per_event": service_cpu / count * 1e6, "checked": checked}
 
 
 async def _delete_topology(exchange: str, dlx: str, specs: tuple[QueueSpec, ...]) -> None:
@@ -213,7 +217,8 @@ async def _delete_topology(exchange: str, dlx: str, specs: tuple[QueueSpec, ...]
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=3, help="fresh database and queues each")
+    parser.add_argument("--runs", type=int, default=5,
+                        help="fresh database and queues each; the figures are medians")
     parser.add_argument("--profile", type=Path, help="cProfile stats of the invoice-svc drain")
     args = parser.parse_args()
     settings = Settings()
@@ -222,16 +227,20 @@ async def main() -> None:
         result = await run(args.events, args.profile if n == 0 else None)
         runs.append(result)
         print(f"run {n + 1}: raw {result['raw_per_s']:8.0f} msg/s | invoice-svc "
-              f"{result['service_per_s']:8.0f} events/s | ratio {result['ratio']:.2f}",
-              flush=True)
+              f"{result['service_per_s']:8.0f} events/s | ratio {result['ratio']:.2f} | "
+              f"CPU here per message: raw {result['raw_cpu_us_per_message']:.0f} us, "
+              f"invoice-svc {result['service_cpu_us_per_event']:.0f} us", flush=True)
     raw = statistics.median(r["raw_per_s"] for r in runs)
     ours = statistics.median(r["service_per_s"] for r in runs)
     ratio = statistics.median(r["ratio"] for r in runs)
+    raw_cpu = statistics.median(r["raw_cpu_us_per_message"] for r in runs)
+    ours_cpu = statistics.median(r["service_cpu_us_per_event"] for r in runs)
     print(f"raw aio-pika consume+ack (quorum, prefetch {settings.consumer_prefetch}): "
           f"{raw:8.0f} msg/s")
     print(f"sim -> broker -> invoice-svc ledger (inbox, records, ledger rows): "
           f"{ours:8.0f} events/s (batch {settings.consumer_batch_size})")
-    print(f"ratio (median of {len(runs)} runs): {ratio:.2f}  (target >= {TARGET})")
+    print(f"ratio (median of {len(runs)} runs): {ratio:.2f}  (target >= {TARGET}); "
+          f"consumer CPU per message: raw {raw_cpu:.0f} us, invoice-svc {ours_cpu:.0f} us")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ingestion.json").write_text(json.dumps({
         "benchmark": "invoice-svc ledger ingestion (order.paid)",
@@ -241,6 +250,8 @@ async def main() -> None:
         "batch_size": settings.consumer_batch_size, "queue": "quorum",
         "raw_msgs_per_s": round(raw), "service_events_per_s": round(ours),
         "ratio": round(ratio, 3), "target": TARGET, "meets_target": ratio >= TARGET,
+        "raw_cpu_us_per_message": round(raw_cpu, 1),
+        "service_cpu_us_per_event": round(ours_cpu, 1),
         "runs": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
                  for r in runs],
     }, indent=2) + "\n")

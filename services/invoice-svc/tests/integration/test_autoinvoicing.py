@@ -12,7 +12,7 @@ from invoice_svc.autoinvoicing.events import AUTO_INVOICE_SKIPPED
 from invoice_svc.autoinvoicing.scheduler import AutoInvoicingScheduler
 from invoice_svc.issuing.worker import IssuingWorker
 from invoice_svc.taxplatform.simulated import SimulatedTaxPlatform
-from invoice_svc.testing import at, bill_settled, order_refunded
+from invoice_svc.testing import account_event, at, bill_settled, order_refunded
 
 UIN = "100000000301"
 SETTING = "/v1/auto-invoice-setting"
@@ -239,3 +239,43 @@ async def test_inv_req_30_turning_on_needs_an_invoice_title(inv) -> None:
     assert view["history"] == [] and view["enabled"] is False
     await inv.ok("POST", "/v1/invoice-title", uin=UIN, json_body={"title_type": "personal_general"})
     assert (await turn(inv, True))["this_month"]["enabled"] is True
+
+
+async def test_inv_req_30_refused_application_recorded_as_failed_and_customer_told(
+        inv) -> None:
+    """On, but by the 10th the account can no longer be invoiced here (moved to the
+    international site): the application is refused as a customer's would be, nothing is
+    reserved, the run is `failed` with the code, and `invoice.auto_skipped` tells the
+    customer; later rounds do not retry it."""
+    await inv.enterprise(UIN)
+    await february_bill(inv)
+    await turn(inv, True)
+    await inv.deliver(account_event(UIN, "verified", site="international"))
+    inv.clock.set(at("2025-03-10 00:00:00"))
+    before = await inv.snapshot(UIN)
+    sched = scheduler(inv)
+    assert await sched.run_once() == {"failed": 1}
+    assert (await inv.snapshot(UIN))[:5] == before[:5]
+    (run,) = (await inv.ok("GET", RUNS, uin=UIN))["runs"]
+    assert run["outcome"] == "failed" and run["application_id"] is None
+    assert run["failure_code"] == "UnsupportedOperation.InternationalSite"
+    assert "手动申请开票" in run["notice"]
+    (event,) = await inv.events(AUTO_INVOICE_SKIPPED)
+    assert event["data"]["reason"] == "failed"
+    assert event["data"]["failure_code"] == "UnsupportedOperation.InternationalSite"
+    assert not await sched.run_once()
+
+
+async def test_inv_req_30_31_embedded_sqlite(make_invoice) -> None:
+    """The same run on SQLite (embedded mode): once per month, by bill, method auto."""
+    inv = await make_invoice(database="sqlite")
+    await inv.enterprise(UIN)
+    await february_bill(inv)
+    await turn(inv, True)
+    inv.clock.set(at("2025-03-10 00:00:00"))
+    first, second = scheduler(inv), scheduler(inv)
+    assert await first.run_once() == {"invoice": 1}
+    assert not await second.run_once()
+    (app,) = await applications(inv)
+    assert (app.mode, app.method, app.total_fen) == ("bills", "auto", 21500)
+    assert await inv.ledger(UIN) == (0, 0)

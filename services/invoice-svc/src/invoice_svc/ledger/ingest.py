@@ -3,12 +3,13 @@
 A batch of events costs a fixed number of statements whatever its size: the records (one
 INSERT, duplicates skipped), the ledger rows (one upsert adding each account's sum), and the
 refund links (one statement each way). On PostgreSQL every statement takes its rows as arrays
-(`unnest(CAST($1 AS varchar[]), ...)`), so there is no per-row SQL building, parameter processing or
-round trip; elsewhere (SQLite, embedded mode) the same steps run as SQLAlchemy executemany.
+(`unnest(CAST(:uins AS varchar[]), ...)`), so there is no per-row SQL building, parameter
+processing or round trip; elsewhere (SQLite, embedded mode) the same steps run as SQLAlchemy
+executemany.
 
 Exactly once and order-insensitive, as one event at a time was: a record that is already there
 (same uin, kind and source id, also earlier in the same batch) is skipped and changes nothing;
-ledger increments come from the rows actually inserted; a refund shows its purchase's instance
+ledger increments come from the rows actually inserted (their ids come back); a refund shows its purchase's instance
 and order whichever of the two arrives first. Ledger rows are locked in sorted uin order and
 before any record row is updated, so a handler never holds a record lock while it waits for a
 ledger lock (an application holds its ledger lock while it updates records).
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from kit.ids import uuid7
 from sqlalchemy import (
@@ -44,28 +45,8 @@ r = consumption_records
 L = account_ledgers
 
 _FIELDS = tuple(f.name for f in fields(NewRecord))
-#: Every column a new record is written with, in this order.
-COLUMNS = (*_FIELDS, "record_id", "balance_fen", "event_id", "created_at")
-#: What comes back of each inserted record.
-RETURNED = ("record_id", "uin", "kind", "balance_fen", "marketplace", "out_of_scope",
-            "instance_id", "order_id", "sub_order_id", "related_sub_order_id")
-
-
-class Inserted(NamedTuple):
-    record_id: str
-    uin: str
-    kind: str
-    balance_fen: int
-    marketplace: bool
-    out_of_scope: str | None
-    instance_id: str | None
-    order_id: str | None
-    sub_order_id: str | None
-    related_sub_order_id: str | None
-
-    @property
-    def counts(self) -> bool:
-        return not self.marketplace and self.out_of_scope is None
+#: Sent per record besides its NewRecord fields (balance_fen and created_at are derived).
+_SENT = (*_FIELDS, "record_id", "event_id")
 
 
 async def add_records(session: AsyncSession, items: Sequence[tuple[NewRecord, str]], *,
@@ -75,16 +56,19 @@ async def add_records(session: AsyncSession, items: Sequence[tuple[NewRecord, st
     if not items:
         return []
     postgres = dialect_of(session) == "postgresql"
+    ids = [str(uuid7()) for _ in items]
     if postgres:
-        inserted = await _insert_pg(session, items, now)
+        done = await _insert_pg(session, items, ids, now)
     else:
-        inserted = await _insert_generic(session, items, now)
+        done = await _insert_generic(session, items, ids, now)
+    inserted = [(rid, record) for rid, (record, _) in zip(ids, items, strict=True)
+                if rid in done]
     if not inserted:
         return []
     deltas: dict[str, int] = {}
-    for row in inserted:
-        if row.counts:
-            deltas[row.uin] = deltas.get(row.uin, 0) + row.balance_fen
+    for _, record in inserted:
+        if record.counts:
+            deltas[record.uin] = deltas.get(record.uin, 0) + record.cash_fen
     if deltas:
         uins = sorted(deltas)
         if postgres:
@@ -95,7 +79,7 @@ async def add_records(session: AsyncSession, items: Sequence[tuple[NewRecord, st
                 {"uin": u, "legacy_fen": 0, "records_balance_fen": deltas[u], "version": 1,
                  "updated_at": now} for u in uins])
     await _link_refunds(session, inserted, postgres)
-    return [row.record_id for row in inserted]
+    return [rid for rid, _ in inserted]
 
 
 # ----------------------------------------------------------------------------- PostgreSQL
@@ -116,9 +100,11 @@ def _pg_type(column: Any) -> str:
 
 
 _PG_INSERT = text(
-    f"INSERT INTO {r.name} ({', '.join(COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {_pg_type(r.c[name])}[])" for name in COLUMNS)
-    + ") ON CONFLICT (uin, kind, source_id) DO NOTHING RETURNING " + ", ".join(RETURNED))
+    f"INSERT INTO {r.name} ({', '.join(_SENT)}, balance_fen, created_at) "
+    "SELECT n.*, n.cash_fen, :created_at FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {_pg_type(r.c[name])}[])" for name in _SENT)
+    + f") AS n({', '.join(_SENT)}) "
+    "ON CONFLICT (uin, kind, source_id) DO NOTHING RETURNING record_id")
 
 _PG_LEDGERS = text(
     f"INSERT INTO {L.name} (uin, legacy_fen, records_balance_fen, version, updated_at) "
@@ -149,16 +135,11 @@ _PG_LINK_PURCHASES = text(
 
 
 async def _insert_pg(session: AsyncSession, items: Sequence[tuple[NewRecord, str]],
-                     now: datetime) -> list[Inserted]:
-    records = [record for record, _ in items]
-    arrays: dict[str, list[Any]] = {
-        name: [getattr(record, name) for record in records] for name in _FIELDS}
-    arrays["record_id"] = [str(uuid7()) for _ in records]
-    arrays["balance_fen"] = arrays["cash_fen"]
-    arrays["event_id"] = [event_id for _, event_id in items]
-    arrays["created_at"] = [now] * len(records)
-    result = await session.execute(_PG_INSERT, arrays)
-    return [Inserted(*row) for row in result.all()]
+                     ids: list[str], now: datetime) -> set[str]:
+    params: dict[str, Any] = {
+        name: [getattr(record, name) for record, _ in items] for name in _FIELDS}
+    params.update(record_id=ids, event_id=[event_id for _, event_id in items], created_at=now)
+    return set((await session.execute(_PG_INSERT, params)).scalars())
 
 
 # ----------------------------------------------------------------------------- other dialects
@@ -172,7 +153,7 @@ def _generic_insert(session: AsyncSession) -> Any:
         _GENERIC[key] = (upsert_insert(session, r)
                          .on_conflict_do_nothing(index_elements=[r.c.uin, r.c.kind,
                                                                  r.c.source_id])
-                         .returning(*(r.c[name] for name in RETURNED)))
+                         .returning(r.c.record_id))
     return _GENERIC[key]
 
 
@@ -192,57 +173,57 @@ _SET_LINK = (update(r).where(r.c.record_id == bindparam("rid"))
 
 
 async def _insert_generic(session: AsyncSession, items: Sequence[tuple[NewRecord, str]],
-                          now: datetime) -> list[Inserted]:
+                          ids: list[str], now: datetime) -> set[str]:
     rows = []
-    for record, event_id in items:
+    for (record, event_id), record_id in zip(items, ids, strict=True):
         values = {name: getattr(record, name) for name in _FIELDS}
-        values.update(record_id=str(uuid7()), balance_fen=record.cash_fen, event_id=event_id,
+        values.update(record_id=record_id, balance_fen=record.cash_fen, event_id=event_id,
                       created_at=now)
         rows.append(values)
     # executemany: multi-row INSERTs ("insertmanyvalues"); only the inserted rows come back.
-    result = await session.execute(_generic_insert(session), rows)
-    return [Inserted(*row) for row in result.all()]
+    return set((await session.execute(_generic_insert(session), rows)).scalars())
 
 
 # ----------------------------------------------------------------------------- refund links
 
-async def _link_refunds(session: AsyncSession, inserted: Sequence[Inserted],
+async def _link_refunds(session: AsyncSession, inserted: Sequence[tuple[str, NewRecord]],
                         postgres: bool) -> None:
     """Refund events carry no instance or order id; show those of the refunded sub-order,
     whichever of the two arrives first (display only, balances never depend on it)."""
-    refunds = [row for row in inserted if row.kind == "refund" and row.instance_id is None]
-    purchases = [row for row in inserted if row.kind == "purchase"]
+    refunds = [(rid, rec) for rid, rec in inserted
+               if rec.kind == "refund" and rec.instance_id is None]
+    purchases = [rec for _, rec in inserted if rec.kind == "purchase"]
     if postgres:
         if refunds:
             await session.execute(_PG_LINK_REFUNDS, {
-                "ids": [row.record_id for row in refunds], "uins": [row.uin for row in refunds],
-                "subs": [row.related_sub_order_id for row in refunds]})
+                "ids": [rid for rid, _ in refunds], "uins": [rec.uin for _, rec in refunds],
+                "subs": [rec.related_sub_order_id for _, rec in refunds]})
         if purchases:
             await session.execute(_PG_LINK_PURCHASES, {
-                "uins": [row.uin for row in purchases],
-                "subs": [row.sub_order_id for row in purchases],
-                "instances": [row.instance_id for row in purchases],
-                "orders": [row.order_id for row in purchases]})
+                "uins": [rec.uin for rec in purchases],
+                "subs": [rec.sub_order_id for rec in purchases],
+                "instances": [rec.instance_id for rec in purchases],
+                "orders": [rec.order_id for rec in purchases]})
         return
     links: dict[str, tuple[str | None, str | None]] = {}
     if refunds:
         found = {(p.uin, p.source_id): (p.instance_id, p.order_id) for p in (await session.execute(
             select(r.c.uin, r.c.source_id, r.c.instance_id, r.c.order_id).where(
-                r.c.kind == "purchase", r.c.uin.in_(sorted({row.uin for row in refunds})),
-                r.c.source_id.in_(sorted({row.related_sub_order_id for row in refunds})))
+                r.c.kind == "purchase", r.c.uin.in_(sorted({rec.uin for _, rec in refunds})),
+                r.c.source_id.in_(sorted({rec.related_sub_order_id for _, rec in refunds})))
         )).all()}
-        for row in refunds:
-            paid = found.get((row.uin, row.related_sub_order_id))
+        for rid, rec in refunds:
+            paid = found.get((rec.uin, rec.related_sub_order_id))
             if paid is not None:
-                links[row.record_id] = paid
+                links[rid] = paid
     if purchases:
-        paid_by = {(row.uin, row.sub_order_id): (row.instance_id, row.order_id)
-                   for row in purchases}
+        paid_by = {(rec.uin, rec.sub_order_id): (rec.instance_id, rec.order_id)
+                   for rec in purchases}
         for refund in (await session.execute(
                 select(r.c.record_id, r.c.uin, r.c.related_sub_order_id).where(
                     r.c.kind == "refund", r.c.instance_id.is_(None),
-                    r.c.uin.in_(sorted({row.uin for row in purchases})),
-                    r.c.related_sub_order_id.in_(sorted({row.sub_order_id for row in purchases})))
+                    r.c.uin.in_(sorted({rec.uin for rec in purchases})),
+                    r.c.related_sub_order_id.in_(sorted({rec.sub_order_id for rec in purchases})))
         )).all():
             paid = paid_by.get((refund.uin, refund.related_sub_order_id))
             if paid is not None:
