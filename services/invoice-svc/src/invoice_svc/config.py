@@ -60,3 +60,8 @@ class Settings(ServiceSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_sender: str = "invoice@example.com"
+
+    # --- monthly auto-invoicing (INV-REQ-30, 31) -----------------------------------------
+    #: How often the scheduler looks for accounts whose run of this month is due.
+    autoinvoicing_poll_seconds: float = 300.0
+    autoinvoicing_page_size: int = 500
