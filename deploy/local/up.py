@@ -9,6 +9,10 @@ Environment (all optional): PG_URL (server URL without database,
 default postgresql+asyncpg://root@127.0.0.1:5432), AMQP_URL, GATEWAY_PORT (8000),
 DB_PREFIX (prefix for the database names, default ""), and any per-service variable
 (`IAM_*`, `INVOICE_*`, ...) which is passed through.
+
+The tax platform invoice-svc issues on is the simulated one, run as its own process on
+SERVICE_BASE_PORT + 4 (it keeps its invoices in memory while `make up` runs, so restarting
+invoice-svc alone never issues anything twice); INVOICE_TAX_PLATFORM overrides it.
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ def main() -> int:
     env.setdefault("GATEWAY_ASSERTION_PRIVATE_KEY", private_key)
     env.setdefault("GATEWAY_AMQP_URL", amqp)
     env.setdefault("IAM_KEY_ENCRYPTION_KEY", local["iam_key_encryption_key"])
+    tax_platform_port = base_port + len(SERVICES)
+    simulate_platform = "INVOICE_TAX_PLATFORM" not in env
+    env.setdefault("INVOICE_TAX_PLATFORM", f"http://127.0.0.1:{tax_platform_port}")
 
     for name in SERVICES:
         url = env[f"{name.upper()}_DATABASE_URL"]
@@ -94,6 +101,10 @@ def main() -> int:
         print(f"{name}-svc: database {url.rsplit('/', 1)[-1]} migrated to head", flush=True)
 
     processes: list[subprocess.Popen[bytes]] = []
+    if simulate_platform:
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "invoice_svc.taxplatform.server",
+             "--port", str(tax_platform_port)], env=env, cwd=ROOT))
     for name in SERVICES:
         processes.append(subprocess.Popen(
             [sys.executable, "-m", f"{name}_svc", "serve", "--port", str(ports[name])],
@@ -121,6 +132,7 @@ Invoices and Contracts, distributed mode
               gateway-signed identity assertion)
   databases   {", ".join(f"{prefix}{n}_svc" for n in SERVICES)} on {pg}
   broker      {amqp.split('@')[-1]} exchange billing.events
+  tax platform {env["INVOICE_TAX_PLATFORM"]}{" (simulated)" if simulate_platform else ""}
 Press Ctrl-C to stop.""", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
