@@ -213,3 +213,31 @@ async def test_inv_req_13_bad_input_through_gateway_reserves_nothing(gw: Gateway
     not_json = await gw.call("POST", APPLY, raw=b"{not json")
     assert (not_json.status_code, not_json.json()["code"]) == (400, "InvalidParameter")
     assert await gw.invoiceable() == before
+
+
+async def test_inv_req_17_issued_and_downloaded_through_gateway(gw: Gateway) -> None:
+    """An application made through the gateway is issued by invoice-svc's own worker on the
+    (simulated) tax platform; the records list shows it issued with its 20-digit number, and
+    the PDF and XML download through the gateway byte for byte."""
+    await gw.fund(order_paid(DEMO_UIN, f"D-{uuid.uuid4().hex[:8]}", "212.00",
+                             at("2025-04-01 10:00:00")), adds=212_00)
+    applied = await gw.ok("POST", APPLY, {"mode": "amount", "total_amount": "212.00",
+                                          "email": EMAIL})
+    invoice_id = applied["invoices"][0]["invoice_id"]
+    detail: dict[str, Any] = {}
+
+    async def issued() -> bool:
+        detail.update(await gw.ok("GET", f"/invoice/v1/invoices/{invoice_id}"))
+        return detail["status"] == "issued"
+
+    await wait_for(issued, within=WITHIN, what="the invoice to be issued")
+    assert len(detail["number"]) == 20 and detail["amount"] == "212.00"
+    listed = await gw.ok("GET", f"/invoice/v1/invoices?number={detail['number']}")
+    assert [i["invoice_id"] for i in listed["invoices"]] == [invoice_id]
+    pdf = await gw.call("GET", f"/invoice/v1/invoices/{invoice_id}/documents/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and pdf.content.rstrip().endswith(b"%%EOF")
+    xml = await gw.call("GET", f"/invoice/v1/invoices/{invoice_id}/documents/xml")
+    assert xml.status_code == 200 and detail["number"].encode() in xml.content
+    csv_answer = await gw.call("GET", f"/invoice/v1/invoices/{invoice_id}/consumption-records.csv")
+    assert csv_answer.status_code == 200 and "记录ID" in csv_answer.content.decode("utf-8-sig")
