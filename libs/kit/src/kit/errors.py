@@ -72,10 +72,17 @@ class ResourceUnavailable(AppError):
     code = "ResourceUnavailable"
 
 
-def problem(status: int, code: str, message: str, **extra: Any) -> Response:
-    body = {"type": "about:blank", "title": code, "status": status, "code": code,
-            "detail": message, "requestId": current_request_id()}
-    body.update(extra)
+def problem(status: int, code: str, message: str, /, **extra: Any) -> Response:
+    """An RFC 9457 problem document. `extra` members join the top level, except one whose
+    name a standard member already has (an error's `details={"status": ...}`), which goes
+    under `details` instead of overwriting it."""
+    body: dict[str, Any] = {"type": "about:blank", "title": code, "status": status,
+                            "code": code, "detail": message, "requestId": current_request_id()}
+    for key, value in extra.items():
+        if key in body:
+            body.setdefault("details", {})[key] = value
+        else:
+            body[key] = value
     return Response(jsonutil.dumps(body), status_code=status, media_type=PROBLEM_JSON)
 
 
@@ -101,7 +108,7 @@ def _validation_code(errors: list[dict[str, Any]]) -> tuple[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> Response:
-        return problem(exc.status, exc.code, exc.message, **exc.details)
+        return problem(exc.status, exc.code, exc.message, **dict(exc.details))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

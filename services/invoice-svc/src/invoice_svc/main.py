@@ -23,7 +23,7 @@ from invoice_svc.mail import handlers as mail_handlers
 from invoice_svc.records.router import router as records_router
 from invoice_svc.returns.router import router as returns_router
 from invoice_svc.returns.worker import returns_worker
-from invoice_svc.taxplatform.factory import build_tax_platform
+from invoice_svc.taxplatform.shared import platform_for
 from invoice_svc.titles.router import router as titles_router
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
 
 def issuing_worker(settings: Settings):  # type: ignore[no-untyped-def]
     def make(runtime: Runtime) -> BackgroundWorker:
-        platform = build_tax_platform(settings.tax_platform, clock=runtime.clock)
+        platform = platform_for(runtime, settings)
         return IssuingWorker(runtime.db, runtime.outbox, platform, settings, runtime.clock,
                              runtime.registry)
     return make

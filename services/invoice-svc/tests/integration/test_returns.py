@@ -414,3 +414,53 @@ async def test_inv_req_23_return_flow_on_sqlite(make_invoice) -> None:
     await ret.submit(blue_id, reason="wrong_amount", deducted=False)
     await ret.rounds(3)
     assert await ret.status(blue_id) == "voided" and await inv.ledger(UIN) == (0, 10600)
+
+
+async def _legacy(inv: Any, invoice_id: str, medium: str, status: str) -> None:
+    """A legacy invoice (no API issues one any more)."""
+    async with inv.runtime.db.engine.begin() as conn:
+        await conn.execute(text("UPDATE invoices SET medium = :m, status = :s"
+                                " WHERE invoice_id = :i"), {"m": medium, "s": status,
+                                                             "i": invoice_id})
+
+
+async def test_inv_req_24_paper_return_reviewed_approved_completed(inv, ret) -> None:
+    """Paper special, not deducted: courier details required, materials listed, review within
+    1 business day; approved -> returning; completed by hand -> voided and released."""
+    await funded(inv, "106.00")
+    blue_id, _ = await ret.issue("106.00")
+    await _legacy(inv, blue_id, "paper", "issued")
+    body = {"reason": "wrong_invoice_type", "deducted": False, "courier_company": "顺丰速运",
+            "tracking_number": "SF1234567890"}
+    refused = await inv.refused("POST", f"/v1/invoices/{blue_id}/returns", FORBIDDEN, 409,
+                                uin=UIN, json_body=body)
+    assert "寄出" in refused["detail"]  # a paper invoice is returned once mailed
+    await _legacy(inv, blue_id, "paper", "mailed")
+    await inv.refused("POST", f"/v1/invoices/{blue_id}/returns",
+                      "MissingParameter.TrackingNumber", 400, uin=UIN,
+                      json_body=body | {"tracking_number": None})
+    submitted = await ret.submit(blue_id, **body)
+    assert submitted["status"] == "return_pending" and submitted["review_by"]
+    assert submitted["materials"] == ["invoice_copy_original", "deduction_copy_original"]
+    complete = f"/v1/operator/invoices/{blue_id}/returns/complete"
+    await inv.refused("POST", complete, FORBIDDEN, 409, kind="operator")
+    approved = await inv.ok("POST", f"/v1/operator/invoices/{blue_id}/returns/approve",
+                            kind="operator")
+    assert approved["status"] == "returning" and approved["decision"] == "approved"
+    assert await inv.ledger(UIN) == (0, 0)
+    done = await inv.ok("POST", complete, kind="operator")
+    assert done["status"] == "voided" and await inv.ledger(UIN) == (0, 10600)
+
+
+async def test_inv_req_26_lost_invoice_remedy(inv, ret) -> None:
+    await funded(inv, "106.00", "53.00")
+    digital_id, _ = await ret.issue("106.00")
+    remedy = await inv.ok("GET", f"/v1/invoices/{digital_id}/lost-invoice-remedy", uin=UIN)
+    assert remedy["action"] == "download_again" and remedy["documents"] == ["pdf", "xml"]
+    paper_id, _ = await ret.issue("53.00")
+    await _legacy(inv, paper_id, "paper", "mailed")
+    remedy = await inv.ok("GET", f"/v1/invoices/{paper_id}/lost-invoice-remedy", uin=UIN)
+    assert remedy["action"] == "stub_scan" and remedy["ready_from"] < remedy["ready_by"]
+    assert remedy["ticket_fields"] == ["原因", "发票号码", "金额"]
+    await inv.refused("GET", f"/v1/invoices/{paper_id}/lost-invoice-remedy",
+                      "ResourceNotFound.Invoice", 404, uin=OTHER)

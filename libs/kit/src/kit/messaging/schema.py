@@ -52,7 +52,9 @@ FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()
 def create_messaging_schema(op: Any) -> None:
     """Migration step: the outbox, the inbox, and on PostgreSQL the NOTIFY trigger that wakes
     relays in every replica when a transaction that wrote outbox rows commits."""
-    metadata = MetaData()
+    from kit.db import new_metadata  # the services' naming convention, so names match
+
+    metadata = new_metadata()
     messaging_tables(metadata)
     bind = op.get_bind()
     metadata.create_all(bind)

@@ -9,6 +9,8 @@ Customer:
 - `GET /v1/invoices/{invoice_id}/returns` the invoice's status and its returns (current first):
   plan dates, form state, red invoice id and number. The red invoice itself is downloaded as
   any invoice: `GET /v1/invoices/{red_invoice_id}/documents/pdf`.
+- `GET /v1/invoices/{invoice_id}/lost-invoice-remedy` lost invoice (INV-REQ-26): download again
+  (electronic, 数电) or a stamped stub scan by ticket in 5-7 business days (paper).
 
 Operator (callers `operator` only):
 - `POST /v1/operator/invoices/{invoice_id}/returns/approve` paper: review passed.
@@ -19,12 +21,9 @@ Operator (callers `operator` only):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from kit.errors import AppError
 from pydantic import BaseModel, ConfigDict, Field
 
 from invoice_svc.common.deps import CustomerCaller, OperatorCaller, RuntimeDep
@@ -33,19 +32,6 @@ from invoice_svc.returns.rules import ReturnRequest
 
 router = APIRouter(tags=["returns"])
 
-
-@contextmanager
-def _rendered() -> Iterator[None]:
-    """returns.rules put the invoice status in `details["status"]`, which kit.errors would
-    render as a second `status` member of the problem (a TypeError, answered 500): move it to
-    `invoice_status`."""
-    try:
-        yield
-    except AppError as exc:
-        if "status" in exc.details:
-            exc.details = dict(exc.details)
-            exc.details["invoice_status"] = exc.details.pop("status")
-        raise
 
 InvoiceId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")]
 
@@ -82,29 +68,35 @@ class RejectBody(BaseModel):
 async def submit_return(invoice_id: InvoiceId, body: ReturnBody, caller: CustomerCaller,
                         runtime: RuntimeDep) -> dict[str, Any]:
     request = ReturnRequest(**body.model_dump())
-    with _rendered():
-        async with runtime.db.transaction() as session:
-            return await service.submit_return(session, caller.uin or "", invoice_id, request,
-                                               runtime.clock.now(), created_by=caller.sub_uin)
+    async with runtime.db.transaction() as session:
+        return await service.submit_return(session, caller.uin or "", invoice_id, request,
+                                           runtime.clock.now(), created_by=caller.sub_uin)
 
 
 @router.post("/v1/invoices/{invoice_id}/returns/red-form",
              summary="Give the red-letter form number of a return waiting for it")
 async def supply_red_form(invoice_id: InvoiceId, body: RedFormBody, caller: CustomerCaller,
                           runtime: RuntimeDep) -> dict[str, Any]:
-    with _rendered():
-        async with runtime.db.transaction() as session:
-            return await service.supply_red_form(session, caller.uin or "", invoice_id,
-                                                 body.red_form_number, runtime.clock.now())
+    async with runtime.db.transaction() as session:
+        return await service.supply_red_form(session, caller.uin or "", invoice_id,
+                                             body.red_form_number, runtime.clock.now())
 
 
 @router.get("/v1/invoices/{invoice_id}/returns",
             summary="An invoice's returns, the current one first")
 async def describe_returns(invoice_id: InvoiceId, caller: CustomerCaller,
                            runtime: RuntimeDep) -> dict[str, Any]:
-    with _rendered():
-        async with runtime.db.transaction() as session:
-            return await service.describe_returns(session, caller.uin or "", invoice_id)
+    async with runtime.db.transaction() as session:
+        return await service.describe_returns(session, caller.uin or "", invoice_id)
+
+
+@router.get("/v1/invoices/{invoice_id}/lost-invoice-remedy",
+            summary="What to do about a lost invoice (INV-REQ-26)")
+async def lost_invoice_remedy(invoice_id: InvoiceId, caller: CustomerCaller,
+                              runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.db.transaction() as session:
+        return await service.lost_invoice_remedy(session, caller.uin or "", invoice_id,
+                                                 runtime.clock.now())
 
 
 def _operator(caller: Any) -> str | None:
@@ -115,27 +107,24 @@ def _operator(caller: Any) -> str | None:
              summary="Operator: a paper return passed review (return_pending -> returning)")
 async def approve_return(invoice_id: InvoiceId, caller: OperatorCaller,
                          runtime: RuntimeDep) -> dict[str, Any]:
-    with _rendered():
-        async with runtime.db.transaction() as session:
-            return await service.approve_return(session, invoice_id, _operator(caller),
-                                                runtime.clock.now())
+    async with runtime.db.transaction() as session:
+        return await service.approve_return(session, invoice_id, _operator(caller),
+                                            runtime.clock.now())
 
 
 @router.post("/v1/operator/invoices/{invoice_id}/returns/reject",
              summary="Operator: reject a return with a reason (return_rejected)")
 async def reject_return(invoice_id: InvoiceId, body: RejectBody, caller: OperatorCaller,
                         runtime: RuntimeDep) -> dict[str, Any]:
-    with _rendered():
-        async with runtime.db.transaction() as session:
-            return await service.reject_return(session, invoice_id, body.reason.strip(),
-                                               _operator(caller), runtime.clock.now())
+    async with runtime.db.transaction() as session:
+        return await service.reject_return(session, invoice_id, body.reason.strip(),
+                                           _operator(caller), runtime.clock.now())
 
 
 @router.post("/v1/operator/invoices/{invoice_id}/returns/complete",
              summary="Operator: complete a legacy electronic or paper return (voided)")
 async def complete_return(invoice_id: InvoiceId, caller: OperatorCaller,
                           runtime: RuntimeDep) -> dict[str, Any]:
-    with _rendered():
-        async with runtime.db.transaction() as session:
-            return await service.complete_return(session, runtime.outbox, invoice_id,
-                                                 _operator(caller), runtime.clock.now())
+    async with runtime.db.transaction() as session:
+        return await service.complete_return(session, runtime.outbox, invoice_id,
+                                             _operator(caller), runtime.clock.now())

@@ -36,6 +36,7 @@ from invoice_svc.applications.models import invoice_lines as LINES
 from invoice_svc.applications.models import invoices as INV
 from invoice_svc.common.money import yuan
 from invoice_svc.common.times import iso
+from invoice_svc.issuing.models import invoice_documents as DOCS
 from invoice_svc.issuing.service import add_progress, store_documents
 from invoice_svc.ledger.release import release_invoice
 from invoice_svc.records.service import InvoiceNotFound
@@ -151,6 +152,30 @@ async def describe_returns(session: AsyncSession, uin: str, invoice_id: str) -> 
             "status_name": rules.status_name(invoice.status),
             "withdrawable": False,  # a submitted return cannot be withdrawn (INV-REQ-24)
             "current": views[0] if views else None, "returns": views}
+
+
+class InvoiceNotIssued(FailedOperation):
+    code = "FailedOperation.InvoiceNotIssued"
+
+
+async def lost_invoice_remedy(session: AsyncSession, uin: str, invoice_id: str,
+                              now: datetime) -> dict[str, Any]:
+    """INV-REQ-26: what to do about a lost invoice. Electronic and 数电: download it again
+    (the formats on file); paper: a stamped scan of the stub on request, by ticket, in 5-7
+    business days (the ticket itself is not handled here)."""
+    invoice = await _invoice(session, invoice_id, uin)
+    if invoice.number is None:
+        raise InvoiceNotIssued("发票尚未开具 (the invoice has not been issued)",
+                               details={"invoice_id": invoice_id})
+    remedy = rules.lost_invoice_remedy(invoice.medium, invoice.invoice_type, now)
+    formats = list((await session.execute(
+        select(DOCS.c.format).where(DOCS.c.invoice_id == invoice_id)
+        .order_by(DOCS.c.format))).scalars())
+    return {"invoice_id": invoice_id, "number": invoice.number, "medium": invoice.medium,
+            "action": remedy.action, "ready_from": _day(remedy.ready_from),
+            "ready_by": _day(remedy.ready_by), "ticket_fields": list(remedy.ticket_fields),
+            "notice": remedy.notice,
+            "documents": formats if remedy.action == "download_again" else []}
 
 
 # --------------------------------------------------------------------------- customer
