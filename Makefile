@@ -45,6 +45,7 @@ sim: setup ## publish a simulated billing-core event stream to RabbitMQ (after `
 
 events-doc: setup ## regenerate docs/events/ (JSON Schemas + catalogue) from the event models
 	$(UV) run --frozen python -m sim schema --out docs/events/
+	$(UV) run --frozen python -m invoice_svc.events_doc --out docs/published-events/invoice-svc/
 
 clean: ## remove the embedded-mode data under var/
 	rm -rf var
