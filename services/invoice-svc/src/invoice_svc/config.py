@@ -52,6 +52,10 @@ class Settings(ServiceSettings):
     issuing_retry_base_seconds: float = 2.0
     issuing_retry_max_seconds: float = 300.0
 
+    #: How often each replica lists the buyer-raised red-letter forms (a provider call that
+    #: covers 72 hours; providers throttle it).
+    returns_inbound_poll_seconds: float = 60.0
+
     # --- mail ---------------------------------------------------------------------------
     #: SMTP server for issued invoices; empty host = mail off (logged, not sent).
     smtp_host: str = ""

@@ -16,6 +16,7 @@ import pytest
 from invoice_svc.issuing.worker import IssuingWorker
 from invoice_svc.taxplatform.simulated import SimulatedTaxPlatform
 from invoice_svc.testing import at, order_paid
+from kit.clock import SHANGHAI
 
 UIN = "100000000077"
 APPLY = "/v1/invoice-applications"
@@ -187,6 +188,40 @@ async def test_inv_req_17_several_workers_never_issue_twice(inv) -> None:
     assert len(await inv.events("billing.invoice.issued.v1")) == 30
 
 
+async def test_inv_req_17_refused_question_after_a_lost_answer_never_fails_the_invoice(
+        inv, issuing) -> None:
+    """The platform made the invoice but its answer was lost; the next attempt's query is then
+    refused (say by a proxy): the invoice must not fail nor its money come back (that money
+    would be invoiced twice); it ends issued, once."""
+    await account_with_money(inv, ("106.00", "0.06"))
+    issuing.platform.faults.lose_answer_next(1, on="issue")
+    issuing.platform.faults.reject_next(2, "E9999", "拒绝访问", on="query")
+    applied = await apply(inv, "106.00")
+    invoice_id = applied["invoices"][0]["invoice_id"]
+    await issuing.round()
+    assert await issuing.status(invoice_id) == "issuing"
+    await issuing.until_settled()
+    assert await issuing.status(invoice_id) == "issued"
+    assert await inv.ledger(UIN) == (0, 0)
+    assert issuing.platform.issued_count() == 1 and not await inv.events(
+        "billing.invoice.failed.v1")
+
+
+async def test_inv_req_17_applications_settle_when_replicas_record_their_invoices(inv) -> None:
+    """Invoices of one application recorded by different workers in concurrent transactions:
+    every application still ends issued."""
+    issuing = Issuing(inv, workers=2)
+    for worker in issuing.workers:
+        worker.settings = worker.settings.model_copy(update={"issuing_batch_size": 1})
+    await account_with_money(inv, *[(amount, rate) for _ in range(6)
+                                    for amount, rate in (("10.60", "0.06"), ("10.90", "0.09"))])
+    for _ in range(6):
+        await apply(inv, "21.50")
+    await issuing.until_settled(rounds=40)
+    rows = await inv.rows("SELECT status, count(*) FROM invoice_applications GROUP BY status")
+    assert [tuple(r) for r in rows] == [("issued", 6)]
+
+
 async def test_inv_req_20_records_list_filters_detail_and_csv(inv, issuing) -> None:
     """Records list every invoice (time, method, title, type, medium, number, amount,
     status), filter by status, number and dates; the detail links the consumption records,
@@ -218,11 +253,15 @@ async def test_inv_req_20_records_list_filters_detail_and_csv(inv, issuing) -> N
                         params={"limit": 1, "cursor": page["next_cursor"]})
     assert [page["invoices"][0]["invoice_id"], rest["invoices"][0]["invoice_id"]] == [
         newest["invoice_id"], oldest["invoice_id"]] and rest["next_cursor"] is None
-    day = inv.clock.now().astimezone().date().isoformat()
+    today = inv.clock.now().astimezone(SHANGHAI).date()
     assert (await inv.ok("GET", "/v1/invoices", uin=UIN,
                          params={"start_date": "2000-01-01", "end_date": "2000-01-02"})
             )["total_count"] == 0
-    assert day
+    for start, end, count in ((today, today, 2), (today + timedelta(days=1), None, 0),
+                              (None, today - timedelta(days=1), 0)):
+        params = {k: v.isoformat() for k, v in (("start_date", start), ("end_date", end)) if v}
+        assert (await inv.ok("GET", "/v1/invoices", uin=UIN, params=params)
+                )["total_count"] == count, params
 
     detail = await inv.ok("GET", f"/v1/invoices/{oldest['invoice_id']}", uin=UIN)
     assert detail["linked_records"] == {"count": 2, "amount": "159.00", "legacy_amount": "0.00"}
@@ -240,7 +279,11 @@ async def test_inv_req_20_records_bad_input_and_other_accounts(inv, issuing) -> 
     invoice_id = applied["invoices"][0]["invoice_id"]
     for params in ({"status": "lost"}, {"number": "123"}, {"limit": 0},
                    {"start_date": "2025-02-02", "end_date": "2025-02-01"},
-                   {"cursor": "not-a-cursor"}, {"start_date": "yesterday"}):
+                   {"cursor": "not-a-cursor"}, {"start_date": "yesterday"},
+                   {"end_date": "9999-12-31"}, {"start_date": "0001-01-01"},
+                   {"cursor": "WyJub3QtYS1kYXRlIiwgIngiXQ"},  # ["not-a-date", "x"]
+                   {"cursor": "WzEsIDJd"},  # [1, 2]
+                   {"cursor": "WyIyMDI1LTAxLTAxVDAwOjAwOjAwIiwgNV0"}):
         answer = await inv.call("GET", "/v1/invoices", uin=UIN, params=params)
         assert 400 <= answer.status_code < 500, (params, answer.text)
         assert answer.json()["code"].startswith("InvalidParameter"), answer.json()

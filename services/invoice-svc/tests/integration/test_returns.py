@@ -464,3 +464,42 @@ async def test_inv_req_26_lost_invoice_remedy(inv, ret) -> None:
     assert remedy["ticket_fields"] == ["原因", "发票号码", "金额"]
     await inv.refused("GET", f"/v1/invoices/{paper_id}/lost-invoice-remedy",
                       "ResourceNotFound.Invoice", 404, uin=OTHER)
+
+
+async def test_inv_req_23_operator_cannot_reject_while_the_form_is_with_the_platform(
+        inv, ret) -> None:
+    """The form request reached the platform but its answer was lost: the platform will issue
+    the red invoice regardless, so an operator's rejection now is refused (nothing changes),
+    and the return still ends voided with the money released, once."""
+    await funded(inv, "106.00")
+    blue_id, _ = await ret.issue("106.00")
+    await ret.submit(blue_id, reason="wrong_amount", description="金额开错", deducted=False)
+    ret.platform.faults.lose_answer_next(1, on="request_red_form")
+    await ret.workers[0].run_once()
+    assert (await ret.state(blue_id))["current"]["form_state"] is None
+    before = await inv.snapshot(UIN)
+    await inv.refused("POST", f"/v1/operator/invoices/{blue_id}/returns/reject",
+                      "FailedOperation.RedInvoiceInProgress", 409, kind="operator",
+                      json_body={"reason": "资料不全"})
+    assert await inv.snapshot(UIN) == before and await ret.status(blue_id) == "returning"
+    inv.clock.advance(timedelta(minutes=10))  # past the worker's backoff
+    await ret.rounds(4)
+    assert await ret.status(blue_id) == "voided"
+    assert await inv.ledger(UIN) == (0, 10600)
+    assert ret.platform.issued_count("red") == 1
+    assert len(await inv.events("billing.invoice.returned.v1")) == 1
+
+
+async def test_inv_req_23_platform_refusing_the_form_sends_the_return_back_to_pending(
+        inv, ret) -> None:
+    """A business refusal of our red-letter form is not retried forever: the return waits in
+    red_letter_pending with the platform's reason; the invoice stays valid, nothing released."""
+    await funded(inv, "106.00")
+    blue_id, _ = await ret.issue("106.00")
+    await ret.submit(blue_id, reason="wrong_amount", description="金额开错", deducted=False)
+    ret.platform.faults.reject_next(1, "E2004", "蓝字发票状态异常", on="request_red_form")
+    await ret.workers[0].run_once()
+    state = await ret.state(blue_id)
+    assert state["status"] == "red_letter_pending"
+    assert "E2004" in (state["current"]["note"] or "")
+    assert await inv.ledger(UIN) == (0, 0) and ret.platform.issued_count("red") == 0

@@ -177,10 +177,17 @@ async def record_failed(session: AsyncSession, outbox: Table, invoice_id: str, c
 
 async def settle_application(session: AsyncSession, application_id: str,
                              now: datetime) -> None:
-    """An application is issued once all its invoices are, failed once all failed, and
-    partially issued when both happened; it stays issuing while any invoice is."""
+    """An application is issued once all its (blue) invoices are, failed once all failed, and
+    partially issued when both happened; it stays issuing while any invoice is.
+
+    The application row is locked first: two replicas recording the last two invoices of
+    one application each in their own transaction would otherwise each still see the other
+    one issuing, and neither would settle it."""
+    await session.execute(select(APP.c.application_id).where(
+        APP.c.application_id == application_id).with_for_update())
     counts = {status: count for status, count in (await session.execute(
-        select(INV.c.status, func.count()).where(INV.c.application_id == application_id)
+        select(INV.c.status, func.count()).where(INV.c.application_id == application_id,
+                                                 INV.c.kind == "blue")
         .group_by(INV.c.status))).all()}
     if counts.get(ISSUING):
         return

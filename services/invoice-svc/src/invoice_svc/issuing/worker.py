@@ -37,6 +37,10 @@ from invoice_svc.taxplatform.interface import (
 
 log = logging.getLogger("invoice_svc.issuing")
 
+#: "This order number is already used" (Nuonuo E9106, the simulator's too): never a failure,
+#: the invoice exists or is being made; the next round queries it.
+DUPLICATE_ORDER = "E9106"
+
 
 class IssuingWorker:
     def __init__(self, db: Database, outbox: Table, platform: TaxPlatform, settings: Settings,
@@ -107,10 +111,18 @@ class IssuingWorker:
         """Submit, or, when an earlier attempt may have reached the platform, ask first by the
         same order number and submit only if it never arrived."""
         if claimed.attempts > 1:
-            known = await self.platform.query(claimed.invoice_id)
+            try:
+                known = await self.platform.query(claimed.invoice_id)
+            except PlatformRejected as exc:  # a refused *question* says nothing of the invoice
+                raise PlatformUnavailable(f"查询被拒绝：{exc}") from exc
             if known is not None:
                 return known
-        return await self.platform.issue(request)
+        try:
+            return await self.platform.issue(request)
+        except PlatformRejected as exc:
+            if exc.code == DUPLICATE_ORDER:  # the platform has this order: ask for it next time
+                raise PlatformUnavailable(f"订单号已提交，稍后查询：{exc}") from exc
+            raise
 
     async def _record(self, session: AsyncSession, claimed: service.Claimed,
                       answer: IssueResult | BaseException) -> None:

@@ -17,7 +17,8 @@ router = APIRouter(tags=["invoice records"])
 
 InvoiceId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")]
 Status = Literal["applied", "issuing", "issued", "mailed", "failed", "revoked", "return_pending",
-                 "red_letter_pending", "returning", "return_rejected", "voided", "returned"]
+                 "red_letter_pending", "returning", "return_rejected", "voided"]
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "ofd": "application/ofd"}
 
 
@@ -38,6 +39,10 @@ async def describe_invoices(
     if start_date and end_date and start_date > end_date:
         raise InvalidParameterValue("start_date is after end_date",
                                     code="InvalidParameterValue.DateRange")
+    for day in (start_date, end_date):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidParameterValue(f"dates must lie between {FIRST_DAY} and {LAST_DAY}",
+                                        code="InvalidParameterValue.DateRange")
     flt = service.InvoiceFilter(
         statuses=tuple(status or ()), invoice_type=invoice_type, number=number, method=method,
         start=shanghai_day_start(start_date) if start_date else None,

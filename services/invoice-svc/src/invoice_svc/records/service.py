@@ -19,6 +19,7 @@ from invoice_svc.applications.models import invoice_applications as APP
 from invoice_svc.applications.models import invoice_lines as LINES
 from invoice_svc.applications.models import invoices as INV
 from invoice_svc.common.cursor import decode_cursor, encode_cursor
+from invoice_svc.common.errors import CursorInvalid
 from invoice_svc.common.money import yuan
 from invoice_svc.common.times import iso, utc
 from invoice_svc.issuing.models import invoice_documents as DOCS
@@ -85,8 +86,7 @@ async def list_invoices(session: AsyncSession, uin: str, flt: InvoiceFilter, *, 
         select(func.count()).select_from(joined).where(*where))).scalar_one()
     page = select(*_COLUMNS).select_from(joined).where(*where)
     if cursor:
-        created, invoice_id = decode_cursor(cursor, 2)
-        at = datetime.fromisoformat(created)
+        at, invoice_id = _position(cursor)
         page = page.where(or_(INV.c.created_at < at,
                               and_(INV.c.created_at == at, INV.c.invoice_id < invoice_id)))
     rows = list((await session.execute(
@@ -97,6 +97,20 @@ async def list_invoices(session: AsyncSession, uin: str, flt: InvoiceFilter, *, 
         last = rows[-1]
         next_cursor = encode_cursor(utc(last.created_at).isoformat(), last.invoice_id)
     return rows, next_cursor, total
+
+
+def _position(cursor: str) -> tuple[datetime, str]:
+    """(created_at, invoice_id) of a cursor this API made; anything else is refused."""
+    created, invoice_id = decode_cursor(cursor, 2)
+    try:
+        if not isinstance(created, str) or not isinstance(invoice_id, str):
+            raise ValueError
+        at = datetime.fromisoformat(created)
+        if at.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        raise CursorInvalid("cursor is not one this API returned") from None
+    return at, invoice_id
 
 
 async def get_invoice(session: AsyncSession, uin: str, invoice_id: str) -> Row[Any]:

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from invoice_svc.applications.models import invoice_lines as LINES
 from invoice_svc.applications.models import invoices as INV
 from invoice_svc.common.money import yuan
-from invoice_svc.common.times import iso
+from invoice_svc.common.times import iso, utc
 from invoice_svc.issuing.models import invoice_documents as DOCS
 from invoice_svc.issuing.service import add_progress, store_documents
 from invoice_svc.ledger.release import release_invoice
@@ -125,7 +125,7 @@ async def return_view(session: AsyncSession, ret: Row[Any]) -> dict[str, Any]:
         "red_form_number": ret.red_form_number, "form_state": ret.form_state,
         "form_state_name": FORM_STATE_NAMES.get(ret.form_state or ""),
         "form_created_at": iso(ret.form_created_at),
-        "form_deadline": (iso(rules.form_deadline(ret.form_created_at))
+        "form_deadline": (iso(rules.form_deadline(utc(ret.form_created_at)))
                           if ret.form_created_at is not None
                           and ret.form_state not in FORM_CONFIRMED_STATES else None),
         "courier_company": ret.courier_company, "tracking_number": ret.tracking_number,
@@ -293,6 +293,15 @@ async def reject_return(session: AsyncSession, invoice_id: str, reason: str,
     Refused once a confirmed form has the red invoice on its way (it cannot be stopped)."""
     invoice, ret = await _operator_target(session, invoice_id)
     target = rules.transition(invoice.status, "operator_reject", invoice.medium)
+    if invoice.medium == "fully_digital" and invoice.status == Status.RETURNING.value:
+        # The returns worker may have a red-letter form at the platform already (raised or
+        # confirmed, its answer perhaps lost): a red invoice can appear at any moment and
+        # cannot be stopped from here. Such a return ends voided, or back in
+        # red_letter_pending if the platform voids the form.
+        raise RedInvoiceInProgress(
+            "红字确认单已提交税务平台，不能驳回 (the red-letter form is with the tax platform;"
+            " the return cannot be rejected now)",
+            details={"red_form_number": ret.red_form_number})
     if ret.form_state in FORM_CONFIRMED_STATES:
         raise RedInvoiceInProgress(
             "红字确认单已确认，红字发票即将开具，不能驳回 (the red-letter form is confirmed and the"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kit.clock import Clock
 from kit.db import Database, is_transient_error
@@ -45,7 +45,6 @@ from invoice_svc.taxplatform.interface import (
     TaxPlatform,
 )
 from invoice_svc.taxplatform.shared import platform_for
-from invoice_svc.taxplatform.simulated import RED_ORDER_PREFIX
 
 log = logging.getLogger("invoice_svc.returns")
 
@@ -56,6 +55,7 @@ class ReturnsWorker:
         self.db, self.outbox, self.platform = db, outbox, platform
         self.settings, self.clock = settings, clock
         self._task: asyncio.Task[None] | None = None
+        self._inbound_at: datetime | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -82,9 +82,13 @@ class ReturnsWorker:
 
     # --- one round -----------------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Match inbound buyer forms, then lease a batch of due returns and settle each;
-        returns how many returns were leased."""
-        await self._inbound()
+        """Match inbound buyer forms (at most every `returns_inbound_poll_seconds`), then lease
+        a batch of due returns and settle each; returns how many returns were leased."""
+        now = self.clock.now()
+        if self._inbound_at is None or (now - self._inbound_at).total_seconds() >= \
+                self.settings.returns_inbound_poll_seconds:
+            self._inbound_at = now
+            await self._inbound()
         now = self.clock.now()
         async with self.db.transaction() as session:
             claimed = await service.claim_due(
@@ -135,7 +139,7 @@ class ReturnsWorker:
                                  "请重新发起红字确认单并提交单号；发票仍然有效，未释放开票金额")
                 return
             if form.state in FORM_CONFIRMED_STATES and form.red_invoice_number:
-                result = await self.platform.query(RED_ORDER_PREFIX + form.form_number)
+                result = await self.platform.query_red_invoice(form.form_number)
                 if result is not None and result.state == "issued" and result.documents:
                     async with self.db.transaction() as session:
                         await service.record_red_invoice(session, self.outbox, claimed, form,
@@ -144,8 +148,9 @@ class ReturnsWorker:
             await self._later(claimed, form)
         except PlatformUnavailable as exc:
             await self._retry(claimed, f"税务平台暂不可用，稍后重试：{exc}")
-        except PlatformRejected as exc:
-            await self._retry(claimed, f"税务平台拒绝：{exc.code} {exc.reason}")
+        except PlatformRejected as exc:  # a business refusal: retrying will not change it
+            await self._void(claimed, None, f"税务平台拒绝红字确认单：{exc.code} {exc.reason}；"
+                                            "发票仍然有效，未释放开票金额，请核对后重新提交")
 
     async def _form(self, claimed: service.Claimed) -> RedForm | None:
         if claimed.red_form_number is None:

@@ -43,6 +43,8 @@ __all__ = ["NOT_FOUND_CODE", "HttpTaxPlatform", "WireError"]
 #: The code the server answers a 404 with when it does not know the order or form.
 NOT_FOUND_CODE = "E4040"
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+#: The simulator server serves the red invoice of form N as the order `red:N`.
+RED_ORDER_PREFIX = "red:"
 
 
 class HttpTaxPlatform:
@@ -79,6 +81,10 @@ class HttpTaxPlatform:
     async def revoke_red_form(self, form_number: str) -> RedForm:
         return await self._form_action(form_number, "revoke")
 
+    async def query_red_invoice(self, form_number: str) -> IssueResult | None:
+        """The simulator serves a form's red invoice as the order `red:<form number>`."""
+        return await self.query(RED_ORDER_PREFIX + form_number)
+
     async def list_inbound_red_forms(self, since: datetime) -> Sequence[RedForm]:
         body = await self._call("GET", "/v1/inbound-red-forms",
                                 params={"since": _time_to_wire(since)})
@@ -114,9 +120,17 @@ class HttpTaxPlatform:
             return None
         if status == 404 and code is None:
             raise PlatformUnavailable(f"税务平台地址不正确或未就绪：HTTP 404 {method} {path}")
+        if status in AMBIGUOUS_STATUS or code is None:
+            # Not a refusal the platform explained (an auth proxy, a body too big, a 4xx
+            # without a platform code): what happened is unknown, so never "failed".
+            raise PlatformUnavailable(f"税务平台应答无法判定：HTTP {status} {_text(response)}")
         if 400 <= status < 500:
-            raise PlatformRejected(str(code or f"HTTP{status}"), str(reason or _text(response)))
+            raise PlatformRejected(str(code), str(reason or _text(response)))
         raise PlatformUnavailable(f"税务平台应答异常：HTTP {status}")
+
+
+#: 4xx answers that say nothing about the request itself (credentials, proxies, sizes).
+AMBIGUOUS_STATUS = frozenset({401, 403, 407, 413})
 
 
 def _segment(value: str) -> str:

@@ -145,6 +145,11 @@ class TaxPlatform(Protocol):
 
     async def query_red_form(self, form_number: str) -> RedForm | None: ...
 
+    async def query_red_invoice(self, form_number: str) -> IssueResult | None:
+        """The red invoice the platform issued for a confirmed form (with its documents), or
+        None while there is none."""
+        ...
+
     async def confirm_red_form(self, form_number: str) -> RedForm:
         """Confirm a form the buyer raised (state 03 -> 04)."""
         ...

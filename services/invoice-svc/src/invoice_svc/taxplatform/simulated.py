@@ -459,6 +459,9 @@ class SimulatedTaxPlatform:
                                 FORM_VOID_REVOKED, "撤销")
         return self._leave("revoke_red_form", self._view(form))
 
+    async def query_red_invoice(self, form_number: str) -> IssueResult | None:
+        return await self.query(RED_ORDER_PREFIX + form_number)
+
     async def list_inbound_red_forms(self, since: datetime) -> Sequence[RedForm]:
         """Buyer-raised forms created at or after `since`, in any state, oldest first."""
         await self._enter("list_inbound_red_forms")
