@@ -12,14 +12,13 @@ once the month's runs exist (the accounts already run are filtered per page).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import Counter
 
 from kit.clock import Clock
 from kit.db import Database, is_transient_error
 from kit.service import BackgroundWorker, Runtime, WorkerFactory
+from kit.worker import PollingWorker
 from sqlalchemy import Table
 
 from invoice_svc.autoinvoicing import rules, service
@@ -27,41 +26,21 @@ from invoice_svc.config import Settings
 
 log = logging.getLogger("invoice_svc.autoinvoicing")
 
-#: Accounts read per page (their setting histories are read in one query per page).
-PAGE_SIZE = 500
-#: Seconds between rounds.
-POLL_SECONDS = 300.0
 
 
-class AutoInvoicingScheduler:
+class AutoInvoicingScheduler(PollingWorker):
+    name = "autoinvoicing-scheduler"
+    log = log
+
     def __init__(self, db: Database, outbox: Table, settings: Settings, clock: Clock, *,
                  page_size: int | None = None, poll_seconds: float | None = None):
+        super().__init__()
         self.db, self.outbox, self.settings, self.clock = db, outbox, settings, clock
-        self.page_size = page_size or int(getattr(settings, "autoinvoicing_page_size",
-                                                  PAGE_SIZE))
-        self.poll_seconds = poll_seconds or float(getattr(settings, "autoinvoicing_poll_seconds",
-                                                          POLL_SECONDS))
-        self._task: asyncio.Task[None] | None = None
+        self.page_size = page_size or settings.autoinvoicing_page_size
+        self._poll_seconds = poll_seconds or settings.autoinvoicing_poll_seconds
 
-    # --- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="autoinvoicing-scheduler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception as exc:  # the loop must survive database outages
-                level = logging.WARNING if is_transient_error(exc) else logging.ERROR
-                log.log(level, "auto-invoicing round failed", exc_info=exc)
-            await asyncio.sleep(self.poll_seconds)
+    def poll_seconds(self) -> float:
+        return self._poll_seconds
 
     # --- one round -----------------------------------------------------------------------------
     async def run_once(self) -> Counter[str]:

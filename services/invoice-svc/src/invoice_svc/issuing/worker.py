@@ -15,12 +15,12 @@ PostgreSQL on a small disk runs out of first):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
 from kit.clock import Clock
-from kit.db import Database, is_transient_error
+from kit.db import Database
+from kit.worker import PollingWorker
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,44 +42,26 @@ log = logging.getLogger("invoice_svc.issuing")
 DUPLICATE_ORDER = "E9106"
 
 
-class IssuingWorker:
+class IssuingWorker(PollingWorker):
+    name = "issuing-worker"
+    log = log
+
     def __init__(self, db: Database, outbox: Table, platform: TaxPlatform, settings: Settings,
                  clock: Clock, registry: CollectorRegistry | None = None):
+        super().__init__()
         self.db, self.outbox, self.platform = db, outbox, platform
         self.settings, self.clock = settings, clock
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
         self._outcomes = Counter("invoice_issuing_outcomes", "Issuing outcomes by kind",
                                  ["outcome"], registry=registry) if registry else None
 
-    # --- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="issuing-worker")
+    def poll_seconds(self) -> float:
+        return self.settings.issuing_poll_seconds
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    def full_batch(self) -> int:
+        return self.settings.issuing_batch_size
+
+    async def close(self) -> None:
         await self.platform.close()
-
-    def wake(self) -> None:
-        """Look for work now (called after an application commits)."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception as exc:  # the loop must survive database or platform outages
-                level = logging.WARNING if is_transient_error(exc) else logging.ERROR
-                log.log(level, "issuing round failed", exc_info=exc)
-                handled = 0
-            if handled < self.settings.issuing_batch_size:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.issuing_poll_seconds)
 
     # --- one round -----------------------------------------------------------------------------
     async def run_once(self) -> int:

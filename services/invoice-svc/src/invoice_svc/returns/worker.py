@@ -23,13 +23,13 @@ Each round:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
 from kit.clock import Clock
-from kit.db import Database, is_transient_error
+from kit.db import Database
 from kit.service import BackgroundWorker, Runtime, WorkerFactory
+from kit.worker import PollingWorker
 from sqlalchemy import Table
 
 from invoice_svc.config import Settings
@@ -49,36 +49,25 @@ from invoice_svc.taxplatform.shared import platform_for
 log = logging.getLogger("invoice_svc.returns")
 
 
-class ReturnsWorker:
+class ReturnsWorker(PollingWorker):
+    name = "returns-worker"
+    log = log
+
     def __init__(self, db: Database, outbox: Table, platform: TaxPlatform, settings: Settings,
                  clock: Clock):
+        super().__init__()
         self.db, self.outbox, self.platform = db, outbox, platform
         self.settings, self.clock = settings, clock
-        self._task: asyncio.Task[None] | None = None
         self._inbound_at: datetime | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="returns-worker")
+    def poll_seconds(self) -> float:
+        return self.settings.issuing_poll_seconds
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    def full_batch(self) -> int:
+        return self.settings.issuing_batch_size
+
+    async def close(self) -> None:
         await self.platform.close()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception as exc:  # the loop must survive database or platform outages
-                level = logging.WARNING if is_transient_error(exc) else logging.ERROR
-                log.log(level, "returns round failed", exc_info=exc)
-                handled = 0
-            if handled < self.settings.issuing_batch_size:
-                await asyncio.sleep(self.settings.issuing_poll_seconds)
 
     # --- one round -----------------------------------------------------------------------------
     async def run_once(self) -> int:
