@@ -14,9 +14,15 @@ policies, identity assertion, proxying. The direct calls carry a valid assertion
 (access log of errors only, assertions reused per caller) but no rate limit and no broker.
 
 Requests are signed once per wrk run (TC3 allows 300 s; assertions live 60 s), so a run lasts
-well under a minute. Runs alternate direct/gateway; the figures are medians.
+well under a minute. Runs alternate direct/gateway; the figures are medians. `ratio` divides
+the medians; `paired_ratio` is the median of each round's gateway/direct ratio (less moved by
+load that comes and goes between rounds); the load average is recorded with every run.
 
-Run: `uv run python bench/bench_gateway.py [--seconds 10] [--rounds 3] [--clients httpx,aiohttp]`
+Each gateway is served by `gateway.server.run`, as `python -m gateway serve` serves it (one
+process; `BENCH_GATEWAY_SERVER_OPTIONS`, a JSON object of uvicorn settings, overrides them
+for experiments).
+
+Run: `uv run python bench/bench_gateway.py [--seconds 10] [--rounds 3] [--clients raw,aiohttp]`
 Needs `wrk` (Debian: `apt-get install wrk`) and PostgreSQL. Other load on the machine skews
 the ratio (all processes share its cores): run it on a quiet machine.
 """
@@ -85,12 +91,14 @@ def serve_echo(port: int) -> None:
 
 
 def serve_gateway(port: int) -> None:
-    """The gateway as `python -m gateway serve` runs it, plus the echo route and upstream."""
-    import uvicorn
+    """The gateway as `python -m gateway serve` runs it (`gateway.server.run`), plus the echo
+    route and upstream."""
     from gateway.config import Settings
     from gateway.main import create_app
     from gateway.routes_table import load_service_routes
     from gateway.upstreams import make_http_upstream
+
+    from gateway import server
 
     settings = Settings()
     upstreams = {name: make_http_upstream(url, client=settings.http_client)
@@ -99,8 +107,8 @@ def serve_gateway(port: int) -> None:
                                            client=settings.http_client)
     app = create_app(settings, upstreams=upstreams,
                      routes=[*load_service_routes(), ECHO_ROUTE])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                server_header=False, date_header=False)
+    server.run(app, host="127.0.0.1", port=port, **json.loads(os.environ.get(
+        "BENCH_GATEWAY_SERVER_OPTIONS", "{}")))
 
 
 def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen:
@@ -138,7 +146,8 @@ def wrk(url: str, headers: dict[str, str], seconds: int) -> dict[str, float]:
         value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return {"rps": rps, "p50_ms": pct("50"), "p99_ms": pct("99")}
+    return {"rps": rps, "p50_ms": pct("50"), "p99_ms": pct("99"),
+            "load1": round(os.getloadavg()[0], 2)}
 
 
 def setup_sub_user(host: str, demo: tuple[str, str]) -> tuple[str, str, str, str]:
@@ -173,6 +182,7 @@ def run(seconds: int, rounds: int, clients: list[str]) -> dict:
     script = str(Path(__file__).resolve())
     processes: list[subprocess.Popen] = []
     samples: dict[str, dict[str, list[dict[str, float]]]] = {}
+    load_before = [round(x, 2) for x in os.getloadavg()]
     try:
         iam = start("iam", ["-m", "iam_svc", "serve", "--port", str(iam_port)], {
             "IAM_DATABASE_URL": database, "IAM_AUTO_MIGRATE": "true",
@@ -262,8 +272,11 @@ def run(seconds: int, rounds: int, clients: list[str]) -> dict:
             if path_label == "direct":
                 continue
             rps, p50, p99 = (median(path_runs, k) for k in ("rps", "p50_ms", "p99_ms"))
+            paired = statistics.median(g["rps"] / d["rps"]
+                                       for g, d in zip(path_runs, runs["direct"], strict=True))
             paths[path_label] = {"rps": rps, "p50_ms": p50, "p99_ms": p99,
                                  "ratio": round(rps / direct["rps"], 2),
+                                 "paired_ratio": round(paired, 2),
                                  "added_p50_ms": round(p50 - direct["p50_ms"], 2),
                                  "added_p99_ms": round(p99 - direct["p99_ms"], 2)}
         summary[label] = {"direct": direct, "gateway": paths}
@@ -274,6 +287,8 @@ def run(seconds: int, rounds: int, clients: list[str]) -> dict:
         "connections": CONNECTIONS, "seconds_per_run": seconds, "rounds": rounds,
         "endpoints": {"iam GetUser": "iam-svc GET /v1/users/{name}, one PostgreSQL read",
                       "echo": "FastAPI + assertion check, no I/O (worst case)"},
+        "load_average": {"before": load_before,
+                         "after": [round(x, 2) for x in os.getloadavg()]},
         "results": summary, "samples": samples, "target_ratio": 0.75,
     }
 
@@ -282,7 +297,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--clients", default="aiohttp,httpx",
+    parser.add_argument("--clients", default="raw,aiohttp",
                         help="upstream HTTP clients to measure, comma-separated")
     parser.add_argument("--serve", choices=["echo", "gateway"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -299,7 +314,8 @@ def main() -> None:
         print(f"{label}\n  {'direct':17} {direct['rps']:8.0f} req/s  p50 {direct['p50_ms']:.2f} ms"
               f"  p99 {direct['p99_ms']:.2f} ms")
         for path, f in figures["gateway"].items():
-            print(f"  {path:17} {f['rps']:8.0f} req/s  ratio {f['ratio']:.2f}  "
+            print(f"  {path:17} {f['rps']:8.0f} req/s  ratio {f['ratio']:.2f} "
+                  f"(paired {f['paired_ratio']:.2f})  "
                   f"added p50 {f['added_p50_ms']:+.2f} ms  p99 {f['added_p99_ms']:+.2f} ms")
     print(f"written to {RESULTS / 'gateway.json'}")
 

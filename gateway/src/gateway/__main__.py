@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
+from gateway import server
 from gateway.config import Settings
 from gateway.main import create_app
 
@@ -18,9 +17,8 @@ def main() -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    uvicorn.run(create_app(Settings()), host=args.host, port=args.port, log_config=None,
-                access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-                server_header=False, date_header=False)
+    server.run(create_app(Settings()), host=args.host, port=args.port, lifespan="on",
+               timeout_graceful_shutdown=10)
 
 
 if __name__ == "__main__":

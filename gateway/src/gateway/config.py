@@ -13,7 +13,9 @@ class Settings(BaseSettings):
     invoice_url: str = "http://127.0.0.1:8102"
     contract_url: str = "http://127.0.0.1:8103"
     esign_url: str = "http://127.0.0.1:8104"
-    http_client: Literal["auto", "aiohttp", "httpx"] = "auto"  # auto: aiohttp when installed
+    # auto: "raw" (asyncio + httptools, gateway.upstreams.RawHttpUpstream) when httptools is
+    # installed, else aiohttp, else httpx
+    http_client: Literal["auto", "raw", "aiohttp", "httpx"] = "auto"
     upstream_timeout_seconds: float = 10.0
     upstream_connect_timeout_seconds: float = 2.0
     upstream_max_connections: int = 256

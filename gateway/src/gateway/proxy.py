@@ -241,4 +241,5 @@ def _traceparent(incoming: str | None) -> str:
     """The caller's W3C trace context when well formed, else a new trace."""
     if incoming and _TRACEPARENT.fullmatch(incoming):
         return incoming
-    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+    ids = os.urandom(24).hex()
+    return f"00-{ids[:32]}-{ids[32:]}-01"
