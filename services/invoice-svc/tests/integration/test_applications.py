@@ -3,11 +3,16 @@ remarks, email, preview, idempotency; bad input (INV-REQ-13..16, 18)."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from invoice_svc.applications.service import MATCH_LINES
+from invoice_svc.ledger import buckets
+from invoice_svc.ledger import service as ledger
+from invoice_svc.matching import INSUFFICIENT_CODE, Allocation, ScanStart, propose_by_amount
 from invoice_svc.testing import (
     ENTERPRISE_NAME,
     ENTERPRISE_USCC,
@@ -18,6 +23,7 @@ from invoice_svc.testing import (
     order_refunded,
 )
 from kit.money import amount_in_capitals, split_tax_inclusive
+from sqlalchemy import text
 
 UIN = "100000000001"
 APPLY = "/v1/invoice-applications"
@@ -477,3 +483,187 @@ async def test_sub_users_act_within_their_owners_account(inv) -> None:
     (event,) = await inv.events("billing.invoice.applied.v1")
     assert event["data"]["applied_by_sub_uin"] == "200000000099"
     assert applied["total_amount"] == "10.00"
+
+
+# ---------------------------------------------------------------------------------------------
+# Large proposals by amount: summarised, paged, computed on the database (INV-REQ-13c)
+
+
+async def python_proposal(inv, uin: str, total_fen: int) -> Allocation:
+    """The rule as `matching.propose_by_amount` applies it, walking every record in Python."""
+    async with inv.runtime.db.sessions() as session:
+        state = await ledger.read_ledger(session, uin)
+        return await session.run_sync(lambda s: propose_by_amount(
+            total_fen, state.legacy_fen, ledger.iter_candidates(s, uin),
+            invoiceable_total_fen=state.total_fen))
+
+
+def expected_answer(allocation: Allocation, rates: dict[str, str]) -> dict[str, Any]:
+    """The new fields of MatchInvoiceAmount, from the Python proposal."""
+    by_rate: dict[str, list[int]] = {}
+    for record_id, amount in allocation.lines:
+        entry = by_rate.setdefault(rates[record_id], [0, 0])
+        entry[0] += 1
+        entry[1] += amount
+    return {
+        "line_count": len(allocation.lines),
+        "by_tax_rate": [{"tax_rate": rate, "line_count": count, "amount": f"{fen / 100:.2f}"}
+                        for rate, (count, fen) in sorted(by_rate.items())],
+        "through": (allocation.lines[-1].record_id, f"{allocation.lines[-1].amount_fen / 100:.2f}")
+        if allocation.lines else None,
+        "lines": [(rid, f"{amount / 100:.2f}") for rid, amount in allocation.lines[:MATCH_LINES]],
+    }
+
+
+def answer_of(proposal: dict[str, Any]) -> dict[str, Any]:
+    through = proposal["matched_through"]
+    return {"line_count": proposal["line_count"], "by_tax_rate": proposal["by_tax_rate"],
+            "through": (through["record_id"], through["amount"]) if through else None,
+            "lines": [(line["record_id"], line["amount"]) for line in proposal["lines"]]}
+
+
+async def test_inv_req_13_match_counts_rates_and_names_the_last_record_drawn(
+        inv, source_example) -> None:
+    """The proposal says how many records it draws on, how much per tax rate, and which is the
+    oldest (the only one that may be drawn in part); the legacy amount alone draws none."""
+    ids = await setup_source(inv, source_example)
+    proposal = await inv.ok("POST", MATCH, uin=UIN, json_body={"total_amount": "402.99"})
+    assert proposal["line_count"] == 2
+    assert proposal["by_tax_rate"] == [{"tax_rate": "0.06", "line_count": 2, "amount": "0.04"}]
+    assert proposal["matched_through"] == {
+        "record_id": ids["20200917607000222249081"], "occurred_at": "2020-09-17T02:02:00Z",
+        "balance": "0.85", "amount": "0.85"}
+    assert proposal["next_records_cursor"] is None
+    partial = await inv.ok("POST", MATCH, uin=UIN, json_body={"total_amount": "403.00"})
+    assert [(line["balance"], line["amount"]) for line in partial["lines"]] == [
+        ("-0.81", "-0.81"), ("0.85", "0.85"), ("-0.85", "-0.85"), ("0.85", "0.85"),
+        ("1.00", "0.01")]  # the 2020-08 bill's usage, settled 2020-09-01, drawn in part
+    assert partial["matched_through"]["amount"] == "0.01"
+    legacy_only = await inv.ok("POST", MATCH, uin=UIN, json_body={"total_amount": "100.00"})
+    assert (legacy_only["legacy"], legacy_only["lines"], legacy_only["line_count"],
+            legacy_only["by_tax_rate"], legacy_only["matched_through"]) == (
+        {"available": "402.95", "amount": "100.00"}, [], 0, [], None)
+    await inv.refused("POST", MATCH, INSUFFICIENT_CODE, 409, uin=UIN,
+                      json_body={"total_amount": "410.95"})
+
+
+async def test_inv_req_13_long_proposal_is_paged_and_applied_as_proposed(inv) -> None:
+    """A proposal of more records than MATCH_LINES lists the first of them and a cursor; the
+    records listing (invoiceable only) goes on from it through `matched_through`, and applying
+    the same amount without an allocation draws exactly those records for those amounts."""
+    await inv.enterprise(UIN)
+    start = at("2025-01-01 00:00:00")
+    events = []
+    for i in range(MATCH_LINES + 120):
+        when = start + timedelta(hours=i)
+        rate = "0.09" if i % 3 == 0 else "0.06"
+        events.append(order_paid(UIN, f"S{i:04d}", f"{1 + i % 7}.{i % 100:02d}", when,
+                                 tax_rate=rate))
+        if i % 50 == 7:  # a partial refund soon after
+            events.append(order_refunded(UIN, f"R{i:04d}", f"S{i:04d}", "0.50",
+                                         when + timedelta(minutes=30), tax_rate=rate))
+    await inv.deliver(*events)
+    total = (await inv.ledger(UIN))[1] - 3_00
+    proposal = await inv.ok("POST", MATCH, uin=UIN,
+                            json_body={"total_amount": f"{total / 100:.2f}"})
+    assert len(proposal["lines"]) == MATCH_LINES < proposal["line_count"]
+    drawn = [(line["record_id"], line["amount"]) for line in proposal["lines"]]
+    cursor, through = proposal["next_records_cursor"], proposal["matched_through"]
+    while cursor is not None:
+        page = await inv.ok("GET", "/v1/consumption-records", uin=UIN, params={
+            "invoiceable_only": "true", "limit": 100, "cursor": cursor})
+        for record in page["records"]:
+            last = record["record_id"] == through["record_id"]
+            drawn.append((record["record_id"],
+                          through["amount"] if last else record["invoiceable_balance"]))
+            if last:
+                cursor = None
+                break
+        else:
+            cursor = page["next_cursor"]
+    assert len(drawn) == proposal["line_count"] and drawn[-1][0] == through["record_id"]
+    assert sum(round(float(amount) * 100) for _, amount in drawn) == total
+    rates = {rid: rate for rid, rate in await inv.rows(
+        "SELECT record_id, tax_rate FROM consumption_records WHERE uin = :uin", uin=UIN)}
+    by_rate: dict[str, list[int]] = {}
+    for record_id, amount in drawn:
+        entry = by_rate.setdefault(rates[record_id], [0, 0])
+        entry[0] += 1
+        entry[1] += round(float(amount) * 100)
+    assert proposal["by_tax_rate"] == [
+        {"tax_rate": rate, "line_count": count, "amount": f"{fen / 100:.2f}"}
+        for rate, (count, fen) in sorted(by_rate.items())]
+    applied = await inv.ok("POST", APPLY, uin=UIN, json_body={
+        "mode": "amount", "total_amount": f"{total / 100:.2f}", "email": EMAIL})
+    assert [(r["record_id"], r["amount"]) for r in applied["allocation"]["records"]] == drawn
+
+
+async def test_inv_req_13_month_buckets_give_the_same_proposals(inv, monkeypatch) -> None:
+    """With the trigger-kept monthly buckets (migration invoice_0006) a
+    proposal skips to the month it ends in; it is the same proposal as walking every record,
+    refunds and several rates included, before and after money is reserved or comes in, and
+    it falls back to the full scan when the buckets do not add up to the ledger."""
+    await inv.enterprise(UIN)
+    rng = random.Random(13)
+    events = []
+    for i in range(240):
+        when = at("2023-01-01 00:00:00") + timedelta(days=i * 3, minutes=rng.randrange(600))
+        rate = rng.choice(["0.06", "0.09", "0.13"])
+        events.append(order_paid(UIN, f"S{i:03d}", f"{rng.randrange(1, 900)}.{i % 100:02d}",
+                                 when, tax_rate=rate))
+        if rng.random() < 0.15:
+            events.append(order_refunded(UIN, f"R{i:03d}", f"S{i:03d}", "0.75",
+                                         when + timedelta(days=rng.randrange(1, 40)),
+                                         tax_rate=rate))
+    rng.shuffle(events)  # refunds may come before their purchases
+    await inv.deliver(*events)
+
+    async def same_as_python(total_fen: int) -> None:
+        proposal = await inv.ok("POST", MATCH, uin=UIN,
+                                json_body={"total_amount": f"{total_fen / 100:.2f}"})
+        rates = {rid: rate for rid, rate in await inv.rows(
+            "SELECT record_id, tax_rate FROM consumption_records WHERE uin = :uin", uin=UIN)}
+        expected = expected_answer(await python_proposal(inv, UIN, total_fen), rates)
+        assert answer_of(proposal) == expected
+
+    async def buckets_add_up() -> None:
+        kept = await inv.rows(f"SELECT bucket, tax_rate, balance_fen, positive_fen, records "
+                              f"FROM {buckets.TABLE} WHERE uin = :uin AND (balance_fen <> 0 "
+                              "OR positive_fen <> 0 OR records <> 0) ORDER BY 1, 2", uin=UIN)
+        recomputed = await inv.rows(
+            "SELECT date_trunc('month', occurred_at, 'UTC'), tax_rate, sum(balance_fen), "
+            "sum(greatest(balance_fen, 0)), count(*) FILTER (WHERE balance_fen <> 0) "
+            "FROM consumption_records WHERE uin = :uin GROUP BY 1, 2 "
+            "HAVING sum(abs(balance_fen)) <> 0 ORDER BY 1, 2", uin=UIN)
+        assert [tuple(row) for row in kept] == [tuple(row) for row in recomputed]
+
+    starts: list[ScanStart] = []
+    find_cover = ledger.find_cover
+
+    async def spy(session: Any, uin: str, remaining: int, start: ScanStart = ScanStart()) -> Any:
+        starts.append(start)
+        return await find_cover(session, uin, remaining, start)
+
+    monkeypatch.setattr(ledger, "find_cover", spy)
+    await buckets_add_up()
+    records_fen = (await inv.ledger(UIN))[1]
+    totals = [1, 999, records_fen // 7, records_fen // 2, records_fen - 12_345, records_fen]
+    for total in totals:
+        await same_as_python(total)
+    assert all(s.before is not None for s in starts)  # the buckets were used
+    assert all(len(s.skipped) > 10 for s in starts[3:])  # and whole months skipped
+    await inv.ok("POST", APPLY, uin=UIN, json_body={
+        "mode": "amount", "total_amount": f"{(records_fen // 3) / 100:.2f}", "email": EMAIL})
+    await inv.deliver(order_paid(UIN, "LATE", "88.88", at("2023-03-15 12:00:00"),
+                                 tax_rate="0.13"))
+    await buckets_add_up()
+    records_fen = (await inv.ledger(UIN))[1]
+    for total in (1, records_fen // 4, records_fen // 2, records_fen - 1):
+        await same_as_python(total)
+    # Buckets that disagree with the ledger row are not trusted.
+    async with inv.runtime.db.engine.begin() as conn:
+        await conn.execute(text(f"UPDATE {buckets.TABLE} SET balance_fen = balance_fen + 1 "
+                                f"WHERE uin = :uin AND bucket = (SELECT max(bucket) FROM "
+                                f"{buckets.TABLE})"), {"uin": UIN})
+    await same_as_python(records_fen // 2)
+    assert starts[-1] == ScanStart()

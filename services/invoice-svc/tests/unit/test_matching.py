@@ -18,8 +18,14 @@ from invoice_svc.matching import (
     AllocationLine,
     CandidateRecord,
     CandidatesNotSortedError,
+    MonthBucket,
+    ScanStart,
     group_by_tax_rate,
+    insufficient,
+    legacy_part,
+    month_after,
     propose_by_amount,
+    scan_start,
     validate_adjusted_allocation,
 )
 from kit.money import split_tax_inclusive
@@ -510,3 +516,124 @@ def test_inv_req_14_groups_sum_to_the_total_and_split_per_rule(
             group.amount_fen, group.tax_rate
         )
         assert group.legacy_fen + sum(line.amount_fen for line in group.lines) == group.amount_fen
+
+
+# ---------------------------------------------------------------------------------------------
+# scan_start: skipping whole months by their buckets finds the same cover as the full walk
+
+
+def month_of(when: datetime) -> datetime:
+    return datetime(when.year, when.month, 1, tzinfo=UTC)
+
+
+def buckets_of(candidates: list[CandidateRecord]) -> list[MonthBucket]:
+    """What the triggers keep: per month and rate, newest month first."""
+    sums: dict[tuple[datetime, str], list[int]] = {}
+    for record in candidates:
+        key = (month_of(record.occurred_at), str(record.tax_rate))
+        entry = sums.setdefault(key, [0, 0, 0])
+        entry[0] += record.balance_fen
+        entry[1] += max(record.balance_fen, 0)
+        entry[2] += record.balance_fen != 0
+    return [MonthBucket(month, rate, *sums[(month, rate)])
+            for month, rate in sorted(sums, key=lambda key: (-key[0].timestamp(), key[1]))]
+
+
+def walk_from(start: ScanStart, remaining: int,
+              candidates: list[CandidateRecord]) -> CandidateRecord | None:
+    """The exact scan `ledger.find_cover` runs: from `start`, running sum from its offset."""
+    running = start.offset_fen
+    for record in candidates:
+        if start.before is not None and record.occurred_at >= start.before:
+            continue
+        running += record.balance_fen
+        if record.balance_fen and running >= remaining:
+            return record
+    return None
+
+
+@st.composite
+def monthly_scenarios(draw: st.DrawFn) -> tuple[int, list[CandidateRecord]]:
+    balances = draw(st.lists(st.one_of(st.integers(1, 50_000), st.integers(-20_000, -1),
+                                       st.just(0)), max_size=60))
+    when, candidates = T0, []
+    for i, balance in enumerate(balances):
+        when -= timedelta(days=draw(st.integers(0, 45)), minutes=draw(st.integers(0, 3)))
+        rate = draw(st.sampled_from([SIX, NINE, THIRTEEN]))
+        candidates.append(CandidateRecord(f"r{i}", when, balance, rate))
+    ceiling = max(1, sum(max(b, 0) for b in balances) + 1000)
+    return draw(st.integers(min_value=1, max_value=ceiling)), candidates
+
+
+@given(monthly_scenarios())
+def test_inv_req_13_month_buckets_skip_only_months_without_the_cover(
+    scenario: tuple[int, list[CandidateRecord]],
+) -> None:
+    """Starting where `scan_start` says, with its offset, reaches the same cover as walking
+    every record newest first (refunds included); the skipped months are all newer than it,
+    and the offset is exactly their sum."""
+    remaining, candidates = scenario
+    start = scan_start(remaining, buckets_of(candidates))
+    try:
+        proposal = propose_by_amount(remaining, 0, candidates)
+    except AllocationError:
+        assert walk_from(start, remaining, candidates) is None
+        return
+    cover_id = proposal.record_ids[-1]
+    found = walk_from(start, remaining, candidates)
+    assert found is not None and found.record_id == cover_id
+    if start.before is not None:
+        newer = [r for r in candidates if r.occurred_at >= start.before]
+        assert start.offset_fen == sum(r.balance_fen for r in newer)
+        assert cover_id not in {r.record_id for r in newer}
+        assert {b.month for b in start.skipped} == {month_of(r.occurred_at) for r in newer}
+    else:
+        assert (start.offset_fen, start.skipped) == (0, ())
+
+
+def test_inv_req_13_a_refund_inside_a_month_does_not_hide_its_cover() -> None:
+    """September's positives could reach 100 on top of October's 20, though September nets
+    to 30: the scan must start in September (its cover is there), not skip it."""
+    october = CandidateRecord("oct", datetime(2023, 10, 5, tzinfo=UTC), 20, SIX)
+    sept = [CandidateRecord("s1", datetime(2023, 9, 20, tzinfo=UTC), -60, SIX),
+            CandidateRecord("s2", datetime(2023, 9, 10, tzinfo=UTC), 90, SIX)]
+    august = CandidateRecord("aug", datetime(2023, 8, 1, tzinfo=UTC), 500, NINE)
+    candidates = [october, *sept, august]
+    start = scan_start(50, buckets_of(candidates))
+    assert (start.before, start.offset_fen) == (datetime(2023, 10, 1, tzinfo=UTC), 20)
+    assert propose_by_amount(50, 0, candidates).lines == lines(("oct", 20), ("s1", -60),
+                                                               ("s2", 90))
+    # 100 could still be reached in September (20 + 90), though it is not: the scan starts
+    # there and goes on into August.
+    start = scan_start(100, buckets_of(candidates))
+    assert (start.before, start.offset_fen) == (datetime(2023, 10, 1, tzinfo=UTC), 20)
+    assert walk_from(start, 100, candidates) == august
+    # 200 cannot be reached before August: both newer months are skipped, their sum carried.
+    later = scan_start(200, buckets_of(candidates))
+    assert (later.before, later.offset_fen) == (datetime(2023, 9, 1, tzinfo=UTC), 50)
+    assert [b.month.month for b in later.skipped] == [10, 9]
+    assert walk_from(later, 200, candidates) == august
+
+
+def test_scan_start_edges() -> None:
+    december = MonthBucket(datetime(2023, 12, 1, tzinfo=UTC), "0.06", 100, 100, 1)
+    assert scan_start(0, [december]) == ScanStart()
+    assert scan_start(50, []) == ScanStart()
+    assert scan_start(500, [december]) == ScanStart()  # cannot be reached: scan everything
+    assert scan_start(50, [december]).before == datetime(2024, 1, 1, tzinfo=UTC)
+    assert month_after(datetime(2023, 12, 1, tzinfo=UTC)) == datetime(2024, 1, 1, tzinfo=UTC)
+    november = MonthBucket(datetime(2023, 11, 1, tzinfo=UTC), "0.06", 100, 100, 1)
+    with pytest.raises(ValueError, match="newest month first"):
+        scan_start(150, [november, december])
+    with pytest.raises(ValueError, match="newest month first"):
+        scan_start(250, [december, november, december])
+
+
+def test_inv_req_13_legacy_part_and_refusal_match_the_proposal() -> None:
+    assert legacy_part(500, 300, 1000) == 300
+    assert legacy_part(200, 300) == 200
+    with pytest.raises(AllocationError) as refused:
+        legacy_part(2000, 300, 1000)
+    assert refused.value.code == INSUFFICIENT_CODE
+    assert insufficient(40299, 40295).message == (
+        "可开票金额不足：本次开票总额 402.99 元，可匹配金额 402.95 元")

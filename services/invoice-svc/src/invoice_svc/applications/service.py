@@ -45,10 +45,13 @@ from invoice_svc.applications.models import (
     invoices,
 )
 from invoice_svc.applications.schemas import InvoiceRequest
+from invoice_svc.common.cursor import encode_cursor
 from invoice_svc.common.money import to_fen, yuan
+from invoice_svc.common.sql import dialect_of
 from invoice_svc.common.text import blank_to_none, gbk_text
 from invoice_svc.common.times import iso, utc
 from invoice_svc.config import Settings
+from invoice_svc.ledger import buckets
 from invoice_svc.ledger import service as ledger
 from invoice_svc.ledger.records import kind_label
 from invoice_svc.ledger.service import LedgerState
@@ -443,40 +446,85 @@ async def _buyer(session: AsyncSession, uin: str, p: Prepared) -> Buyer:
 
 # ----------------------------------------------------------------------------- operations
 
+#: Lines a proposal lists inline (MatchInvoiceAmount). The rest are the account's invoiceable
+#: records that follow, newest first, through `matched_through`: DescribeConsumptionRecords with
+#: `invoiceable_only=true` and `cursor=next_records_cursor` lists them, each drawn for its whole
+#: balance except `matched_through`, drawn for `matched_through.amount`.
+MATCH_LINES = 500
+
+
 async def match(session: AsyncSession, uin: str, total_fen: int, match_by: str) -> dict[str, Any]:
-    """MatchInvoiceAmount: the proposal for a total (legacy first, then newest to oldest)."""
+    """MatchInvoiceAmount: the proposal for a total (legacy first, then newest to oldest).
+
+    By records, the answer is computed on the database (`ledger.match_records`) whatever the
+    number of records drawn, and lists the first `MATCH_LINES` of them. Besides `lines`:
+
+    - `line_count`: how many records the proposal draws on;
+    - `by_tax_rate`: per tax rate, `line_count` and `amount` drawn from records (the legacy
+      part is not in it: it is invoiced at the rate chosen when applying);
+    - `matched_through`: the oldest record drawn (`record_id`, `occurred_at`, `balance`,
+      `amount`), the only one that may be drawn in part; null when the legacy amount covers
+      the total;
+    - `next_records_cursor`: when `lines` is not everything, where the rest goes on (see
+      MATCH_LINES), else null.
+
+    ApplyInvoice with `mode: amount` and no `allocation` applies exactly this proposal under
+    the ledger lock; an adjusted `allocation` still lists its lines explicitly.
+    """
+    if dialect_of(session) == "postgresql":
+        # One snapshot for the ledger row, the buckets and the records read below.
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     require_invoicing_allowed(await load_profile(session, uin))
     state = await ledger.read_ledger(session, uin)
-    try:
-        if match_by == "records":
-            allocation = await session.run_sync(lambda s: propose_by_amount(
-                total_fen, state.legacy_fen, ledger.iter_candidates(s, uin),
-                invoiceable_total_fen=state.total_fen))
-        else:
-            bills = await ledger.bill_balances(session, uin)
-            allocation = propose_by_amount(total_fen, state.legacy_fen,
-                                           ledger.bill_candidates(bills),
-                                           invoiceable_total_fen=state.total_fen)
-    except AllocationError as exc:
-        raise allocation_error(exc, bills=match_by == "bills") from None
     answer: dict[str, Any] = {
         "total_amount": yuan(total_fen), "match_by": match_by,
         "invoiceable_amount": yuan(state.total_fen),
-        "legacy": {"available": yuan(state.legacy_fen), "amount": yuan(allocation.legacy_fen)},
     }
-    if match_by == "records":
-        rows = await ledger.records_by_ids(session, uin, allocation.record_ids, lock=False)
-        answer["lines"] = [{
-            "record_id": rid, "display_id": _display_id(rows[rid]),
-            "type_label": kind_label(rows[rid].kind, rows[rid].order_type),
-            "product_name": rows[rid].product_name, "tax_rate": rows[rid].tax_rate,
-            "occurred_at": iso(rows[rid].occurred_at),
-            "balance": yuan(rows[rid].balance_fen), "amount": yuan(amount),
-        } for rid, amount in allocation.lines]
-    else:
+    if match_by == "bills":
+        bills = await ledger.bill_balances(session, uin)
+        try:
+            allocation = propose_by_amount(total_fen, state.legacy_fen,
+                                           ledger.bill_candidates(bills),
+                                           invoiceable_total_fen=state.total_fen)
+        except AllocationError as exc:
+            raise allocation_error(exc, bills=True) from None
         balances = {row.bill_month: int(row.balance_fen) for row in bills}
+        answer["legacy"] = {"available": yuan(state.legacy_fen),
+                            "amount": yuan(allocation.legacy_fen)}
         answer["lines"] = [{"month": month, "balance": yuan(balances[month]),
                             "amount": yuan(amount)} for month, amount in allocation.lines]
+        answer["line_count"] = len(answer["lines"])
+        return answer
+    month_buckets = await buckets.read(session, uin) if await buckets.available(session) else []
+    if not buckets.usable(month_buckets, state.records_balance_fen):
+        month_buckets = []
+    try:
+        found = await ledger.match_records(session, state, total_fen, buckets=month_buckets)
+    except AllocationError as exc:
+        raise allocation_error(exc) from None
+    rows = await ledger.matched_lines(session, uin, found, limit=MATCH_LINES)
+    cover = found.cover
+    answer["legacy"] = {"available": yuan(state.legacy_fen), "amount": yuan(found.legacy_fen)}
+    cover_id = cover.record_id if cover is not None else None
+    lines = []
+    for row in rows:
+        balance = yuan(row.balance_fen)
+        lines.append({
+            "record_id": row.record_id, "display_id": _display_id(row),
+            "type_label": kind_label(row.kind, row.order_type),
+            "product_name": row.product_name, "tax_rate": row.tax_rate,
+            "occurred_at": iso(row.occurred_at), "balance": balance,
+            "amount": yuan(found.cover_amount_fen) if row.record_id == cover_id else balance})
+    answer["lines"] = lines
+    answer["line_count"] = found.line_count
+    answer["by_tax_rate"] = [{"tax_rate": rate, "line_count": count, "amount": yuan(amount)}
+                             for rate, (count, amount) in found.by_rate.items()]
+    answer["matched_through"] = None if cover is None else {
+        "record_id": cover.record_id, "occurred_at": iso(cover.occurred_at),
+        "balance": yuan(cover.balance_fen), "amount": yuan(found.cover_amount_fen)}
+    answer["next_records_cursor"] = (
+        encode_cursor(iso(rows[-1].occurred_at), rows[-1].record_id)
+        if found.line_count > len(rows) else None)
     return answer
 
 

@@ -1,24 +1,29 @@
 """Recording new consumption records in bulk: the ledger consumer's write path.
 
-A batch of events costs a fixed number of statements whatever its size: the records (one
-INSERT, duplicates skipped), the ledger rows (one upsert adding each account's sum), and the
-refund links (one statement each way). On PostgreSQL every statement takes its rows as arrays
+A batch of events costs a fixed number of statements whatever its size: the ledger rows (one
+upsert adding each account's sum), the records (one INSERT, duplicates skipped, which on
+PostgreSQL also links earlier refunds to the new purchases), and, when the batch has refunds,
+one UPDATE linking them to their purchases. On PostgreSQL every statement takes its rows as arrays
 (`unnest(CAST(:uins AS varchar[]), ...)`), so there is no per-row SQL building, parameter
 processing or round trip; elsewhere (SQLite, embedded mode) the same steps run as SQLAlchemy
 executemany.
 
 Exactly once and order-insensitive, as one event at a time was: a record that is already there
 (same uin, kind and source id, also earlier in the same batch) is skipped and changes nothing;
-ledger increments come from the rows actually inserted (their ids come back); a refund shows its purchase's instance
-and order whichever of the two arrives first. Ledger rows are locked in sorted uin order and
-before any record row is updated, so a handler never holds a record lock while it waits for a
-ledger lock (an application holds its ledger lock while it updates records).
+a refund shows its purchase's instance and order whichever of the two arrives first.
+
+Lock order: the batch's ledger rows are upserted first, in sorted uin order, with the sums of
+the records about to be inserted; records that turn out to be there already are taken back
+from those (already locked) rows afterwards. So the consumer, like an application or a release
+(which take `lock_ledger` first), holds an account's ledger row before it touches anything
+else of that account - its records, or the monthly buckets triggers keep (`ledger.buckets`) -
+and cannot deadlock with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,30 +61,60 @@ async def add_records(session: AsyncSession, items: Sequence[tuple[NewRecord, st
     if not items:
         return []
     postgres = dialect_of(session) == "postgresql"
+    expected: dict[str, int] = {}
+    for record, _ in items:
+        if record.counts:
+            expected[record.uin] = expected.get(record.uin, 0) + record.cash_fen
+    await _add_to_ledgers(session, expected, now, postgres)
+    items = _link_within(items)
     ids = [str(uuid7()) for _ in items]
     if postgres:
         done = await _insert_pg(session, items, ids, now)
     else:
         done = await _insert_generic(session, items, ids, now)
-    inserted = [(rid, record) for rid, (record, _) in zip(ids, items, strict=True)
-                if rid in done]
-    if not inserted:
-        return []
-    deltas: dict[str, int] = {}
-    for _, record in inserted:
-        if record.counts:
-            deltas[record.uin] = deltas.get(record.uin, 0) + record.cash_fen
-    if deltas:
-        uins = sorted(deltas)
-        if postgres:
-            await session.execute(_PG_LEDGERS, {
-                "uins": uins, "deltas": [deltas[u] for u in uins], "now": now})
-        else:
-            await session.execute(_generic_ledgers(session), [
-                {"uin": u, "legacy_fen": 0, "records_balance_fen": deltas[u], "version": 1,
-                 "updated_at": now} for u in uins])
-    await _link_refunds(session, inserted, postgres)
-    return [rid for rid, _ in inserted]
+    skipped: dict[str, int] = {}
+    inserted: list[tuple[str, NewRecord]] = []
+    for record_id, (record, _) in zip(ids, items, strict=True):
+        if record_id in done:
+            inserted.append((record_id, record))
+        elif record.counts:
+            skipped[record.uin] = skipped.get(record.uin, 0) - record.cash_fen
+    await _add_to_ledgers(session, {u: d for u, d in skipped.items() if d}, now, postgres)
+    if inserted:
+        await _link_refunds(session, inserted, postgres)
+    return [record_id for record_id, _ in inserted]
+
+
+def _link_within(items: Sequence[tuple[NewRecord, str]]) -> Sequence[tuple[NewRecord, str]]:
+    """Refunds whose purchase is in the same batch take its instance and order now."""
+    paid = {(record.uin, record.sub_order_id): record for record, _ in items
+            if record.kind == "purchase"}
+    if not paid:
+        return items
+    linked = []
+    for record, event_id in items:
+        purchase = paid.get((record.uin, record.related_sub_order_id))
+        if record.kind == "refund" and record.instance_id is None and purchase is not None:
+            record = replace(record, instance_id=purchase.instance_id,
+                             order_id=record.order_id or purchase.order_id)
+        linked.append((record, event_id))
+    return linked
+
+
+async def _add_to_ledgers(session: AsyncSession, deltas: dict[str, int], now: datetime,
+                          postgres: bool) -> None:
+    """Add to each account's records balance (creating its ledger row, locking it even when
+    the delta is 0), in sorted uin order."""
+    uins = sorted(deltas)
+    if not uins:
+        return
+    if postgres:
+        await session.execute(_PG_LEDGERS, {
+            "uins": uins, "deltas": [deltas[u] for u in uins], "now": now})
+    else:
+        await session.execute(_generic_ledgers(session), [
+            {"uin": u, "legacy_fen": 0, "records_balance_fen": deltas[u], "version": 1,
+             "updated_at": now} for u in uins])
 
 
 # ----------------------------------------------------------------------------- PostgreSQL
@@ -99,12 +134,21 @@ def _pg_type(column: Any) -> str:
     raise TypeError(f"no array type for {column}")  # pragma: no cover - a new column type
 
 
+#: The records, duplicates skipped; and, in the same statement, the refunds that came before
+#: their purchase get its instance and order (refunds of a purchase in the same batch are
+#: linked before the insert: a statement does not see its own rows).
 _PG_INSERT = text(
-    f"INSERT INTO {r.name} ({', '.join(_SENT)}, balance_fen, created_at) "
+    f"WITH ins AS (INSERT INTO {r.name} ({', '.join(_SENT)}, balance_fen, created_at) "
     "SELECT n.*, n.cash_fen, :created_at FROM unnest("
     + ", ".join(f"CAST(:{name} AS {_pg_type(r.c[name])}[])" for name in _SENT)
     + f") AS n({', '.join(_SENT)}) "
-    "ON CONFLICT (uin, kind, source_id) DO NOTHING RETURNING record_id")
+    "ON CONFLICT (uin, kind, source_id) DO NOTHING "
+    "RETURNING record_id, uin, kind, sub_order_id, instance_id, order_id), "
+    f"linked AS (UPDATE {r.name} AS c SET instance_id = ins.instance_id, "
+    "order_id = coalesce(c.order_id, ins.order_id) FROM ins "
+    "WHERE ins.kind = 'purchase' AND c.uin = ins.uin AND c.kind = 'refund' "
+    "AND c.related_sub_order_id = ins.sub_order_id AND c.instance_id IS NULL RETURNING 1) "
+    "SELECT record_id FROM ins")
 
 _PG_LEDGERS = text(
     f"INSERT INTO {L.name} (uin, legacy_fen, records_balance_fen, version, updated_at) "
@@ -122,17 +166,6 @@ _PG_LINK_REFUNDS = text(
     "CAST(:subs AS varchar[])) AS n(id, uin, sub) "
     f"JOIN {r.name} AS p ON p.uin = n.uin AND p.kind = 'purchase' AND p.source_id = n.sub "
     "WHERE c.record_id = n.id")
-
-#: New purchases: give their instance and order to refunds of theirs that arrived first.
-_PG_LINK_PURCHASES = text(
-    f"UPDATE {r.name} AS c SET instance_id = n.instance_id, "
-    "order_id = coalesce(c.order_id, n.order_id) "
-    "FROM unnest(CAST(:uins AS varchar[]), CAST(:subs AS varchar[]), "
-    "CAST(:instances AS varchar[]), CAST(:orders AS varchar[])) AS n(uin, sub, instance_id, "
-    "order_id) "
-    "WHERE c.uin = n.uin AND c.kind = 'refund' AND c.related_sub_order_id = n.sub "
-    "AND c.instance_id IS NULL")
-
 
 async def _insert_pg(session: AsyncSession, items: Sequence[tuple[NewRecord, str]],
                      ids: list[str], now: datetime) -> set[str]:
@@ -193,17 +226,11 @@ async def _link_refunds(session: AsyncSession, inserted: Sequence[tuple[str, New
     refunds = [(rid, rec) for rid, rec in inserted
                if rec.kind == "refund" and rec.instance_id is None]
     purchases = [rec for _, rec in inserted if rec.kind == "purchase"]
-    if postgres:
+    if postgres:  # new purchases were linked by the insert itself
         if refunds:
             await session.execute(_PG_LINK_REFUNDS, {
                 "ids": [rid for rid, _ in refunds], "uins": [rec.uin for _, rec in refunds],
                 "subs": [rec.related_sub_order_id for _, rec in refunds]})
-        if purchases:
-            await session.execute(_PG_LINK_PURCHASES, {
-                "uins": [rec.uin for rec in purchases],
-                "subs": [rec.sub_order_id for rec in purchases],
-                "instances": [rec.instance_id for rec in purchases],
-                "orders": [rec.order_id for rec in purchases]})
         return
     links: dict[str, tuple[str | None, str | None]] = {}
     if refunds:

@@ -68,3 +68,16 @@ account_ledgers = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True)),
 )
+
+#: Per account, UTC month of `occurred_at` and tax rate: the sum of the provider-invoiceable
+#: records' balances, of their positive balances, and how many are non-zero. Kept by
+#: PostgreSQL triggers (migration invoice_0006; ledger/buckets.py); read by proposals.
+consumption_balance_buckets = Table(
+    "consumption_balance_buckets", metadata,
+    Column("uin", String(20), primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("tax_rate", String(8), primary_key=True),
+    Column("balance_fen", BigInteger, nullable=False),
+    Column("positive_fen", BigInteger, nullable=False),
+    Column("records", Integer, nullable=False),
+)

@@ -40,7 +40,14 @@ from invoice_svc.common.times import iso, month_start, utc
 from invoice_svc.ledger.ingest import add_records
 from invoice_svc.ledger.models import account_ledgers, consumption_records
 from invoice_svc.ledger.records import NewRecord
-from invoice_svc.matching import CandidateRecord
+from invoice_svc.matching import (
+    CandidateRecord,
+    MonthBucket,
+    ScanStart,
+    insufficient,
+    legacy_part,
+    scan_start,
+)
 
 r = consumption_records
 L = account_ledgers
@@ -212,6 +219,123 @@ def iter_candidates(session: Session, uin: str, *, rows_out: dict[str, Row[Any]]
             return
         after = (rows[-1].occurred_at, rows[-1].record_id)
         size = min(size * 2, max_chunk)
+
+
+# ----------------------------------------------------------------------------- matching by amount
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """The record at which a proposal's running sum reaches the amount (the oldest one drawn,
+    the only one that can be drawn in part)."""
+
+    occurred_at: datetime
+    record_id: str
+    balance_fen: int
+    tax_rate: str
+    running_fen: int  # the balances of every record from the newest through this one
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMatch:
+    """A proposal by amount over records (INV-REQ-13c) without its lines: the legacy part,
+    the cover, and per tax rate how many records are drawn and how much."""
+
+    legacy_fen: int
+    records_fen: int  # drawn from records: the total less the legacy part
+    cover: Cover | None  # None when the legacy amount covers everything
+    by_rate: dict[str, tuple[int, int]]  # tax rate -> (records, amount drawn), by rate
+
+    @property
+    def line_count(self) -> int:
+        return sum(count for count, _ in self.by_rate.values())
+
+    @property
+    def cover_amount_fen(self) -> int:
+        """What is drawn from the cover: its balance less what the running sum overshoots."""
+        if self.cover is None:
+            return 0
+        return self.cover.balance_fen - (self.cover.running_fen - self.records_fen)
+
+
+def _newest_first() -> tuple[Any, Any]:
+    return r.c.occurred_at.desc(), r.c.record_id.desc()
+
+
+def _not_before(cover: Cover) -> Any:
+    """Newest-first order: this record and every one before it."""
+    return tuple_(r.c.occurred_at, r.c.record_id) >= tuple_(
+        literal(cover.occurred_at, DateTime(timezone=True)), literal(cover.record_id, String()))
+
+
+def _invoiceable(uin: str, start: ScanStart) -> list[Any]:
+    where = [r.c.uin == uin, PROVIDER, r.c.balance_fen != 0]
+    if start.before is not None:
+        where.append(r.c.occurred_at < start.before)
+    return where
+
+
+async def find_cover(session: AsyncSession, uin: str, remaining_fen: int,
+                     start: ScanStart = ScanStart()) -> Cover | None:
+    """The first record, newest first from `start`, at which the running sum of balances
+    reaches `remaining_fen`: one window-function scan that stops there (LIMIT 1), reading
+    `ix_consumption_records_candidates` (or the partial `..._invoiceable` index) in order."""
+    running = func.sum(r.c.balance_fen).over(order_by=_newest_first(), rows=(None, 0))
+    inner = (select(r.c.occurred_at, r.c.record_id, r.c.balance_fen, r.c.tax_rate,
+                    running.label("running"))
+             .where(*_invoiceable(uin, start)).subquery())
+    row = (await session.execute(
+        select(inner).where(inner.c.running >= remaining_fen - start.offset_fen)
+        .order_by(inner.c.occurred_at.desc(), inner.c.record_id.desc()).limit(1))).first()
+    if row is None:
+        return None
+    return Cover(utc(row.occurred_at), row.record_id, int(row.balance_fen), row.tax_rate,
+                 start.offset_fen + int(row.running))
+
+
+async def match_records(session: AsyncSession, state: LedgerState, total_fen: int, *,
+                        buckets: Sequence[MonthBucket] = ()) -> RecordMatch:
+    """INV-REQ-13c on the database: legacy first, then records newest to oldest up to the
+    cover, as `matching.propose_by_amount` does (same result), without reading the records
+    it takes one by one. With the account's monthly `buckets` the scan starts in the month
+    that holds the cover; per-rate sums come from the skipped months' buckets plus one
+    aggregate over the scanned part. Raises AllocationError when the money does not reach."""
+    legacy = legacy_part(total_fen, state.legacy_fen, state.total_fen)
+    remaining = total_fen - legacy
+    if remaining == 0:
+        return RecordMatch(legacy, 0, None, {})
+    start = scan_start(remaining, buckets)
+    cover = await find_cover(session, state.uin, remaining, start)
+    if cover is None:
+        reached = (await session.execute(select(func.coalesce(func.sum(r.c.balance_fen), 0))
+                                         .where(r.c.uin == state.uin, PROVIDER))).scalar_one()
+        raise insufficient(total_fen, legacy + int(reached))
+    by_rate: dict[str, tuple[int, int]] = {}
+    for bucket in start.skipped:
+        count, amount = by_rate.get(bucket.tax_rate, (0, 0))
+        by_rate[bucket.tax_rate] = (count + bucket.records, amount + bucket.balance_fen)
+    for rate, count, amount in (await session.execute(
+            select(r.c.tax_rate, func.count(), func.sum(r.c.balance_fen))
+            .where(*_invoiceable(state.uin, start), _not_before(cover))
+            .group_by(r.c.tax_rate))).all():
+        before_count, before_amount = by_rate.get(rate, (0, 0))
+        by_rate[rate] = (before_count + count, before_amount + int(amount))
+    # The cover is drawn only as far as needed.
+    count, amount = by_rate[cover.tax_rate]
+    by_rate[cover.tax_rate] = (count, amount - (cover.running_fen - remaining))
+    return RecordMatch(legacy, remaining, cover, {
+        rate: by_rate[rate] for rate in sorted(by_rate) if by_rate[rate] != (0, 0)})
+
+
+async def matched_lines(session: AsyncSession, uin: str, match: RecordMatch, *,
+                        limit: int) -> list[Row[Any]]:
+    """The first `limit` records a match draws on, newest first (each drawn in full, but the
+    cover: `match.cover_amount_fen`)."""
+    if match.cover is None:
+        return []
+    return list((await session.execute(
+        select(*CANDIDATE_COLUMNS)
+        .where(r.c.uin == uin, PROVIDER, r.c.balance_fen != 0, _not_before(match.cover))
+        .order_by(*_newest_first()).limit(limit))).all())
 
 
 # ----------------------------------------------------------------------------- monthly bills

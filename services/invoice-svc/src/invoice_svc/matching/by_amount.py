@@ -57,6 +57,8 @@ __all__ = [
     "CandidatesNotSortedError",
     "TaxRateGroup",
     "group_by_tax_rate",
+    "insufficient",
+    "legacy_part",
     "propose_by_amount",
     "validate_adjusted_allocation",
 ]
@@ -174,6 +176,24 @@ def _check_invoiceable(total_fen: int, invoiceable_total_fen: int | None) -> Non
         )
 
 
+def legacy_part(total_fen: int, legacy_available_fen: int,
+                invoiceable_total_fen: int | None = None) -> int:
+    """The legacy part of a proposal for ``total_fen`` (as much of the legacy amount as the
+    total needs), after the checks ``propose_by_amount`` makes first; what is left of the
+    total is drawn from records."""
+    _check_total(total_fen)
+    _check_legacy(legacy_available_fen)
+    _check_invoiceable(total_fen, invoiceable_total_fen)
+    return min(legacy_available_fen, total_fen)
+
+
+def insufficient(total_fen: int, matched_fen: int) -> AllocationError:
+    """The refusal when the money found (legacy and records) stays below the total."""
+    return AllocationError(
+        INSUFFICIENT_CODE,
+        f"可开票金额不足：本次开票总额 {_yuan(total_fen)}，可匹配金额 {_yuan(matched_fen)}")
+
+
 def propose_by_amount(
     total_fen: int,
     legacy_available_fen: int,
@@ -189,11 +209,7 @@ def propose_by_amount(
     and records after the covering one are not in the result. Raises AllocationError with
     ``FailedOperation.InvoiceableAmountInsufficient`` when the money does not reach the total.
     """
-    _check_total(total_fen)
-    _check_legacy(legacy_available_fen)
-    _check_invoiceable(total_fen, invoiceable_total_fen)
-
-    legacy = min(legacy_available_fen, total_fen)
+    legacy = legacy_part(total_fen, legacy_available_fen, invoiceable_total_fen)
     remaining = total_fen - legacy
     record_ids: list[str] = []
     amounts: list[int] = []
@@ -223,11 +239,7 @@ def propose_by_amount(
                 add_amount(balance)
                 remaining -= balance
     if remaining:
-        raise AllocationError(
-            INSUFFICIENT_CODE,
-            f"可开票金额不足：本次开票总额 {_yuan(total_fen)}，"
-            f"可匹配金额 {_yuan(total_fen - remaining)}",
-        )
+        raise insufficient(total_fen, total_fen - remaining)
     return Allocation(legacy, tuple(record_ids), tuple(amounts))
 
 
