@@ -16,8 +16,10 @@ from invoice_svc.autoinvoicing.events import AUTO_INVOICE_SKIPPED, AutoInvoiceSk
 from invoice_svc.issuing.events import (
     INVOICE_FAILED,
     INVOICE_ISSUED,
+    INVOICE_REVOKED,
     InvoiceFailed,
     InvoiceIssued,
+    InvoiceRevoked,
 )
 from invoice_svc.returns.events import INVOICE_RETURNED, InvoiceReturned
 
@@ -29,6 +31,8 @@ PUBLISHED: dict[str, tuple[type[BaseModel], str]] = {
     INVOICE_ISSUED: (InvoiceIssued, "an invoice has its number and documents (mailed next)"),
     INVOICE_FAILED: (InvoiceFailed, "the tax platform refused an invoice; its money is "
                                     "invoiceable again"),
+    INVOICE_REVOKED: (InvoiceRevoked, "the customer revoked an invoice before it went to the "
+                                      "tax platform; its money is invoiceable again"),
     INVOICE_RETURNED: (InvoiceReturned, "a return completed: the blue invoice is voided, the "
                                         "red invoice exists, the money is invoiceable again"),
     AUTO_INVOICE_SKIPPED: (AutoInvoiceSkipped, "a monthly auto-invoicing run issued nothing "

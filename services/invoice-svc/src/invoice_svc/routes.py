@@ -45,6 +45,8 @@ ROUTES: list[Route] = [
              "Invoice records with filters (status, dates, type, number)"),
     _invoice("GET", "/v1/invoices/{invoice_id}", "DescribeInvoiceDetail", INVOICES,
              "One invoice: data, lines, progress, documents"),
+    _invoice("POST", "/v1/invoices/{invoice_id}/revoke", "RevokeInvoice", INVOICES,
+             "Revoke an invoice not yet sent to the tax platform"),
     Route(method="GET", path="/v1/invoices/{invoice_id}/consumption-records.csv",
           service="invoice", action="invoice:DescribeInvoiceDetail",
           resource=INVOICES, summary="The consumption records an invoice draws on, as CSV"),

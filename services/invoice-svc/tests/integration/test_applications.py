@@ -328,9 +328,9 @@ async def test_inv_req_16_preview_shows_exactly_what_is_applied(inv, source_exam
     assert preview["buyer"]["name"] == ENTERPRISE_NAME
     applied = await inv.ok("POST", APPLY, uin=UIN, json_body=body)
     for invoice in applied["invoices"]:
-        assert invoice.pop("status") == "issuing"
+        assert invoice.pop("status") == "applied"
         assert invoice.pop("invoice_id")
-    assert applied.pop("status") == "issuing"
+    assert applied.pop("status") == "applied"
     assert applied.pop("application_id") and applied.pop("created_at")
     assert applied == preview
 

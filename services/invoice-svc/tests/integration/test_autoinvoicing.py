@@ -72,11 +72,11 @@ async def test_inv_req_30_enabled_before_10th_invoices_last_months_bill(inv) -> 
     assert await sched.run_once() == {"invoice": 1}
     (app,) = await applications(inv)
     application_id, mode, method, total, email, status = app
-    assert (mode, method, total, email, status) == ("bills", "auto", 21500, EMAIL, "issuing")
+    assert (mode, method, total, email, status) == ("bills", "auto", 21500, EMAIL, "applied")
     invoices = await inv.rows("SELECT tax_rate, amount_fen, status FROM invoices"
                               " WHERE application_id = :a ORDER BY tax_rate", a=application_id)
-    assert [tuple(i) for i in invoices] == [("0.06", 10600, "issuing"),
-                                            ("0.09", 10900, "issuing")]
+    assert [tuple(i) for i in invoices] == [("0.06", 10600, "applied"),
+                                            ("0.09", 10900, "applied")]
     assert await inv.ledger(UIN) == (0, 0)  # reserved
     assert set((await inv.balances(UIN)).values()) == {0}
     (applied,) = await inv.events("billing.invoice.applied.v1")

@@ -236,7 +236,7 @@ async def test_inv_req_20_records_list_filters_detail_and_csv(inv, issuing) -> N
     listed = await inv.ok("GET", "/v1/invoices", uin=UIN)
     assert listed["total_count"] == 2
     newest, oldest = listed["invoices"]
-    assert (newest["status"], oldest["status"]) == ("issuing", "failed")
+    assert (newest["status"], oldest["status"]) == ("applied", "failed")
     assert oldest["invoice_id"] == first["invoices"][0]["invoice_id"]
     assert {(i["method"], i["medium"], i["invoice_type"], i["title"]) for i in
             listed["invoices"]} == {("manual", "fully_digital", "enterprise_special",
@@ -355,3 +355,54 @@ async def test_inv_req_17_issued_invoice_is_mailed_with_pdf_and_xml(make_invoice
         await wait_for(noted, within=20, what="the mail noted in the progress")
     finally:
         controller.stop()
+
+
+async def test_inv_req_21_revoke_before_issuing_releases_once_and_is_refused_after(
+        inv, issuing) -> None:
+    """An applied invoice not yet sent to the platform can be revoked: its money comes back
+    and `invoice.revoked` says how much; the worker never sends it. Once issuing, revoking is
+    refused with the status machine's code and nothing changes."""
+    await account_with_money(inv, ("106.00", "0.06"), ("53.00", "0.06"))
+    first = (await apply(inv, "53.00"))["invoices"][0]["invoice_id"]
+    revoked = await inv.ok("POST", f"/v1/invoices/{first}/revoke", uin=UIN)
+    assert (revoked["status"], revoked["released_amount"]) == ("revoked", "53.00")
+    assert await inv.ledger(UIN) == (0, 15900)
+    (event,) = await inv.events("billing.invoice.revoked.v1")
+    assert event["data"]["released_amount"] == "53.00"
+    await inv.refused("POST", f"/v1/invoices/{first}/revoke",
+                      "FailedOperation.InvoiceStatusTransitionForbidden", 409, uin=UIN)
+    await issuing.until_settled()
+    assert await issuing.status(first) == "revoked" and issuing.platform.issued_count() == 0
+    (app_status,) = await inv.rows("SELECT status FROM invoice_applications")
+    assert app_status[0] == "revoked"
+
+    second = (await apply(inv, "106.00"))["invoices"][0]["invoice_id"]
+    await issuing.round()  # sent to the platform: issuing
+    before = await inv.snapshot(UIN)
+    await inv.refused("POST", f"/v1/invoices/{second}/revoke",
+                      "FailedOperation.InvoiceStatusTransitionForbidden", 409, uin=UIN)
+    assert await inv.snapshot(UIN) == before
+    await inv.refused("POST", f"/v1/invoices/{second}/revoke", "ResourceNotFound.Invoice", 404,
+                      uin="100000000099")
+    progress = [p["status"] for p in (await inv.ok("GET", f"/v1/invoices/{second}",
+                                                   uin=UIN))["progress"]]
+    assert progress == ["applied", "issuing"]
+
+
+async def test_inv_req_21_revoke_racing_the_worker_has_one_winner(inv, issuing) -> None:
+    """Revokes racing the worker's claim on PostgreSQL: each invoice is either revoked (money
+    back, never sent to the platform) or issued (money kept), never both."""
+    await account_with_money(inv, *[("10.60", "0.06")] * 20)
+    ids = [(await apply(inv, "10.60"))["invoices"][0]["invoice_id"] for _ in range(20)]
+    answers = await asyncio.gather(
+        issuing.round(), *(inv.call("POST", f"/v1/invoices/{i}/revoke", uin=UIN) for i in ids))
+    codes = [a.status_code for a in answers[1:]]
+    assert set(codes) <= {200, 409}
+    await issuing.until_settled()
+    statuses = {i: await issuing.status(i) for i in ids}
+    revoked = [i for i, code in zip(ids, codes, strict=True) if code == 200]
+    assert {i for i, s in statuses.items() if s == "revoked"} == set(revoked)
+    assert {s for i, s in statuses.items() if i not in revoked} <= {"issued"}
+    assert issuing.platform.issued_count() == 20 - len(revoked)
+    assert sorted(issuing.platform.stats().numbers) == sorted(set(ids) - set(revoked))
+    assert await inv.ledger(UIN) == (0, 1060 * len(revoked))

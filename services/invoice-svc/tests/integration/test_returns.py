@@ -250,15 +250,18 @@ async def test_inv_req_21_forbidden_transitions_change_nothing(inv, ret) -> None
     applied = await inv.ok("POST", APPLY, uin=UIN, json_body={
         "mode": "amount", "total_amount": "53.00", "email": EMAIL})
     issuing_id = applied["invoices"][0]["invoice_id"]
-    before = await inv.snapshot(UIN)
     body = {"reason": "wrong_amount", "deducted": False}
+    refused = await inv.refused("POST", f"/v1/invoices/{issuing_id}/returns", FORBIDDEN, 409,
+                                uin=UIN, json_body=body)
+    assert "已申请" in refused["detail"]
+    await ret.issuing.run_once()  # sent to the platform: issuing
+    before = await inv.snapshot(UIN)
     refused = await inv.refused("POST", f"/v1/invoices/{issuing_id}/returns", FORBIDDEN, 409,
                                 uin=UIN, json_body=body)
     assert "开票中" in refused["detail"]
     assert await inv.snapshot(UIN) == before
     assert await inv.count("invoice_returns") == 0
 
-    await ret.issuing.run_once()
     inv.clock.advance(STEP)
     await ret.issuing.run_once()
     blue_id, _ = await ret.issue("106.00")

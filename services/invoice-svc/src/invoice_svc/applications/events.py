@@ -41,7 +41,7 @@ class Line(_Model):
 
 class Invoice(_Model):
     invoice_id: str
-    status: Literal["issuing"]
+    status: Literal["applied"]
     tax_rate: str
     lines: list[Line]
     total_amount: str
@@ -72,5 +72,5 @@ class InvoiceApplied(_Model):
     email: str
     show_buyer_bank: bool
     show_seller_bank: bool
-    status: Literal["issuing"]
+    status: Literal["applied"]
     created_at: str

@@ -51,6 +51,7 @@ from invoice_svc.common.sql import dialect_of
 from invoice_svc.common.text import blank_to_none, gbk_text
 from invoice_svc.common.times import iso, utc
 from invoice_svc.config import Settings
+from invoice_svc.issuing.models import invoice_progress
 from invoice_svc.ledger import buckets
 from invoice_svc.ledger import service as ledger
 from invoice_svc.ledger.records import kind_label
@@ -552,12 +553,12 @@ async def apply(session: AsyncSession, *, uin: str, sub_uin: str | None, p: Prep
     invoice_ids = {rate_key(d.tax_rate): str(uuid7()) for d in drafts}
     for view, draft in zip(body["invoices"], drafts, strict=True):
         view["invoice_id"] = invoice_ids[rate_key(draft.tax_rate)]
-        view["status"] = "issuing"
-    body.update(application_id=application_id, status="issuing", created_at=iso(now))
+        view["status"] = "applied"
+    body.update(application_id=application_id, status="applied", created_at=iso(now))
 
     await session.execute(insert(invoice_applications).values(
         application_id=application_id, uin=uin, mode=p.mode,
-        match_by=p.match_by if p.mode == "amount" else None, status="issuing",
+        match_by=p.match_by if p.mode == "amount" else None, status="applied",
         invoice_type=buyer.title_type, total_fen=resolved.total_fen,
         legacy_fen=resolved.legacy_fen, buyer_name=buyer.name,
         buyer_taxpayer_id=buyer.taxpayer_id, email=p.email or "", remark=p.remark,
@@ -568,8 +569,11 @@ async def apply(session: AsyncSession, *, uin: str, sub_uin: str | None, p: Prep
             "invoice_id": invoice_ids[rate_key(d.tax_rate)], "application_id": application_id,
             "uin": uin, "invoice_type": buyer.title_type, "tax_rate": rate_key(d.tax_rate),
             "amount_fen": d.amount_fen, "net_fen": d.net_fen, "tax_fen": d.tax_fen,
-            "amount_in_capitals": d.capitals, "status": "issuing", "created_at": now,
+            "amount_in_capitals": d.capitals, "status": "applied", "created_at": now,
         } for d in drafts])
+        await session.execute(insert(invoice_progress), [{
+            "entry_id": str(uuid7()), "invoice_id": invoice_ids[rate_key(d.tax_rate)],
+            "status": "applied", "note": "已提交开票申请", "at": now} for d in drafts])
         await session.execute(insert(invoice_lines), [{
             "invoice_id": invoice_ids[rate_key(d.tax_rate)], "line_no": n,
             "item_name": line.item_name, "tax_rate": rate_key(line.tax_rate),

@@ -39,7 +39,7 @@ from invoice_svc.ledger.release import release_invoice
 from invoice_svc.taxplatform.interface import IssueRequest, IssueResult
 
 SOURCE = "/services/invoice-svc"
-ISSUING, ISSUED, FAILED = "issuing", "issued", "failed"
+APPLIED, ISSUING, ISSUED, FAILED, REVOKED = "applied", "issuing", "issued", "failed", "revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +50,25 @@ class Claimed:
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int,
                     lease: timedelta) -> list[Claimed]:
-    """Lease up to `limit` blue invoices that are issuing, due, and not leased by anyone."""
+    """Lease up to `limit` blue invoices that are applied or issuing, due, and not leased by
+    anyone; applied ones become issuing here (from now on they cannot be revoked)."""
     due = (select(INV.c.invoice_id).where(
-        INV.c.status == ISSUING, INV.c.kind == "blue",
+        INV.c.status.in_((APPLIED, ISSUING)), INV.c.kind == "blue",
         (INV.c.next_attempt_at.is_(None)) | (INV.c.next_attempt_at <= now),
         (INV.c.lease_until.is_(None)) | (INV.c.lease_until < now))
         .order_by(INV.c.created_at).limit(limit).with_for_update(skip_locked=True))
     ids = list((await session.execute(due)).scalars())
     if not ids:
         return []
+    started = list((await session.execute(
+        update(INV).where(INV.c.invoice_id.in_(ids), INV.c.status == APPLIED)
+        .values(status=ISSUING).returning(INV.c.invoice_id, INV.c.application_id))).all())
+    for row in started:
+        await add_progress(session, row.invoice_id, ISSUING, "已提交税务平台开票", now)
+    for application_id in sorted({row.application_id for row in started}):
+        await session.execute(update(APP).where(APP.c.application_id == application_id,
+                                                APP.c.status == APPLIED)
+                              .values(status=ISSUING))
     rows = (await session.execute(
         update(INV).where(INV.c.invoice_id.in_(ids))
         .values(lease_until=now + lease, attempts=INV.c.attempts + 1, updated_at=now)
@@ -189,9 +199,15 @@ async def settle_application(session: AsyncSession, application_id: str,
         select(INV.c.status, func.count()).where(INV.c.application_id == application_id,
                                                  INV.c.kind == "blue")
         .group_by(INV.c.status))).all()}
-    if counts.get(ISSUING):
+    if counts.get(ISSUING) or counts.get(APPLIED):
         return
-    issued, failed = counts.get(ISSUED, 0), counts.get(FAILED, 0)
-    status = ISSUED if not failed else FAILED if not issued else "partially_issued"
+    issued, failed, revoked = (counts.get(ISSUED, 0), counts.get(FAILED, 0),
+                               counts.get(REVOKED, 0))
+    if not failed and not revoked:
+        status = ISSUED
+    elif issued:
+        status = "partially_issued"
+    else:
+        status = FAILED if failed else REVOKED
     await session.execute(update(APP).where(APP.c.application_id == application_id)
                           .values(status=status))

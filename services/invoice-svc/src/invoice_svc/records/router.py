@@ -81,3 +81,12 @@ async def download_document(invoice_id: InvoiceId, fmt: Literal["pdf", "xml", "o
     name = f"{row.number or invoice_id}.{fmt}"
     return Response(content, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/v1/invoices/{invoice_id}/revoke",
+             summary="Revoke an invoice not yet sent to the tax platform (INV-REQ-21)")
+async def revoke_invoice(invoice_id: InvoiceId, caller: CustomerCaller,
+                         runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.db.transaction() as session:
+        return await service.revoke(session, runtime.outbox, caller.uin or "", invoice_id,
+                                    caller.sub_uin, runtime.clock.now())

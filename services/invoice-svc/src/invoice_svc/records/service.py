@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from kit.errors import ResourceNotFound
-from sqlalchemy import Row, and_, func, or_, select
+from kit.messaging import add_events, new_event
+from sqlalchemy import Row, Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_svc.applications.models import application_allocations as A
@@ -22,10 +23,20 @@ from invoice_svc.common.cursor import decode_cursor, encode_cursor
 from invoice_svc.common.errors import CursorInvalid
 from invoice_svc.common.money import yuan
 from invoice_svc.common.times import iso, utc
+from invoice_svc.issuing.events import INVOICE_REVOKED, InvoiceRevoked
 from invoice_svc.issuing.models import invoice_documents as DOCS
 from invoice_svc.issuing.models import invoice_progress as PROGRESS
+from invoice_svc.issuing.service import (
+    APPLIED,
+    REVOKED,
+    SOURCE,
+    add_progress,
+    settle_application,
+)
 from invoice_svc.ledger.models import consumption_records as R
 from invoice_svc.ledger.records import kind_label
+from invoice_svc.ledger.release import release_invoice
+from invoice_svc.returns import rules
 from invoice_svc.returns.rules import status_name
 from invoice_svc.titles.rules import INVOICE_TYPE_NAMES
 
@@ -213,3 +224,29 @@ async def document(session: AsyncSession, uin: str, invoice_id: str,
             f"发票尚未开具或没有 {fmt.upper()} 文件 (invoice {invoice_id} has no {fmt} document;"
             f" status {row.status})", details={"field": "format"})
     return row, content
+
+
+async def revoke(session: AsyncSession, outbox: Table, uin: str, invoice_id: str,
+                 sub_uin: str | None, now: datetime) -> dict[str, Any]:
+    """RevokeInvoice: an invoice not yet sent to the tax platform (applied) is revoked and its
+    money released, in one transaction. The issuing worker moves applied invoices to issuing
+    under a row lock, so exactly one of the two wins; once issuing (or later) the status
+    machine refuses with its stable code."""
+    row = (await session.execute(update(INV).where(
+        INV.c.invoice_id == invoice_id, INV.c.uin == uin, INV.c.status == APPLIED)
+        .values(status=REVOKED, updated_at=now)
+        .returning(INV.c.application_id))).first()
+    if row is None:
+        current = await get_invoice(session, uin, invoice_id)
+        rules.transition(current.status, "revoke", current.medium)  # raises the refusal
+        raise AssertionError("unreachable: revoke allowed from a status it was not in")
+    released = await release_invoice(session, uin, invoice_id, now)
+    await add_progress(session, invoice_id, REVOKED, "开票申请已撤销", now)
+    await settle_application(session, row.application_id, now)
+    data = InvoiceRevoked(invoice_id=invoice_id, application_id=row.application_id, uin=uin,
+                          revoked_by_sub_uin=sub_uin,
+                          released_amount=yuan(released)).model_dump(mode="json")
+    await add_events(session, outbox, [new_event(INVOICE_REVOKED, source=SOURCE, subject=uin,
+                                                 data=data, time=now)])
+    return invoice_view(await get_invoice(session, uin, invoice_id)) | {
+        "released_amount": yuan(released)}
