@@ -4,13 +4,19 @@ Pitfalls handled here (measured, see the reference notes): messages are made per
 `message_id` is always the event id, unroutable publishes raise (`on_return_raises=True`),
 queues and exchanges are durable, quorum queues get an explicit delivery limit and a
 dead-letter route to `<queue>.dlq`.
+
+Publishing writes a whole batch at once and awaits its confirms together (see
+`RabbitBus.publish`); the per-message aio-pika path remains as the fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import (
@@ -19,6 +25,8 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     AbstractRobustExchange,
 )
+from aiormq.abc import ChannelFrame
+from pamqp import encode as pamqp_encode
 
 from kit.messaging.transport import (
     CancelConsumer,
@@ -29,6 +37,44 @@ from kit.messaging.transport import (
 )
 
 log = logging.getLogger("kit.messaging.rabbit")
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+# AMQP 0-9-1 wire format of what the relay publishes (see RabbitBus._encode).
+_FRAME_HEAD = struct.Struct(">BHI")  # frame type, channel, payload size
+_FRAME_END = b"\xce"
+_METHOD_PUBLISH = struct.pack(">HHH", 60, 40, 0)  # basic.publish, reserved ticket
+_HEADER_PAYLOAD = struct.Struct(">HHQH")  # class basic, weight, body size, property flags
+# content-type, headers, delivery-mode, priority, message-id, type
+_PROPERTY_FLAGS = 1 << 15 | 1 << 13 | 1 << 12 | 1 << 11 | 1 << 7 | 1 << 5
+_EMPTY_TABLE = b"\x00\x00\x00\x00"
+_BATCH_ATTRIBUTES = ("lock", "delivery_tag", "confirmations", "message_id_delivery_tag",
+                     "write_queue", "number", "max_content_size", "create_future")
+
+
+def _shortstr(value: str) -> bytes:
+    raw = value.encode()
+    if len(raw) > 255:
+        raise ValueError(f"AMQP short string longer than 255 bytes: {value[:40]!r}...")
+    return bytes((len(raw),)) + raw
+
+
+_CONTENT_TYPE_SHORTSTR = _shortstr(CONTENT_TYPE)
+
+
+def _batch_publish_supported(channel: Any) -> bool:
+    return (all(hasattr(channel, name) for name in _BATCH_ATTRIBUTES)
+            and getattr(channel, "publisher_confirms", False)
+            and getattr(channel, "on_return_raises", False))
+
+
+def _publish_failed(exc: BaseException) -> PublishFailed:
+    """nack, return, timeout, lost connection: all "retry later"."""
+    if isinstance(exc, PublishFailed):
+        return exc
+    failed = PublishFailed(f"{type(exc).__name__}: {exc}")
+    failed.__cause__ = exc
+    return failed
 
 
 class RabbitDelivery:
@@ -73,6 +119,7 @@ class RabbitBus:
         self._publish_channel: AbstractRobustChannel | None = None
         self._exchange: AbstractRobustExchange | None = None
         self._consumer_channels: list[AbstractRobustChannel] = []
+        self._method_frames: dict[tuple[int, str], bytes] = {}
 
     @property
     def connected(self) -> bool:
@@ -112,14 +159,162 @@ class RabbitBus:
         self._consumer_channels.clear()
 
     async def publish(self, messages: Sequence[OutboundMessage]) -> list[BaseException | None]:
-        exchange = self._exchange
-        if exchange is None or not self.connected:
+        """Publish in order, persistent and mandatory; one result per message once the broker
+        confirmed it (None) or refused it, returned it as unroutable, or could not be reached.
+
+        The batch is encoded into one buffer, written at once and its confirms awaited together:
+        one write, one drain and one wake-up a batch instead of a task, a lock round, a frame
+        build and a socket write a message (aio-pika's path cost the relay ~0.17 ms CPU each)."""
+        if not messages:
+            return []
+        if self._exchange is None or not self.connected:
             error = PublishFailed("not connected to the broker")
             return [error for _ in messages]
+        try:
+            async with asyncio.timeout(self.publish_timeout):
+                channel = await self._publish_channel.get_underlay_channel()  # type: ignore[union-attr]
+        except Exception as exc:
+            error = _publish_failed(exc)
+            return [error for _ in messages]
+        if not _batch_publish_supported(channel):  # another aiormq: the per-message path
+            return await self._publish_each(messages)
+        return await self._publish_batch(channel, messages)
+
+    async def _publish_batch(self, channel: Any, messages: Sequence[OutboundMessage]
+                             ) -> list[BaseException | None]:
+        """Delivery tags, confirmation futures and message ids are registered on aiormq's
+        channel as its `basic_publish` does, so its ack, nack and return (mandatory,
+        `on_return_raises`) handling settles them; only the writing is batched. A lost channel
+        fails every unconfirmed message of the batch (one future tracked by the channel stands
+        for them all: aiormq rejects it when the channel closes)."""
+        results: list[BaseException | None] = [None] * len(messages)
+        entries: list[tuple[int, asyncio.Future[Any]]] = []
+        ids: dict[str, int] = channel.message_id_delivery_tag
+        loop = asyncio.get_running_loop()
+        all_settled = loop.create_future()
+        unsettled = 0
+
+        def settled(message_id: str, tag: int, _: asyncio.Future[Any]) -> None:
+            nonlocal unsettled
+            if ids.get(message_id) == tag:
+                del ids[message_id]
+            unsettled -= 1
+            if unsettled <= 0 and not all_settled.done():
+                all_settled.set_result(None)
+
+        def channel_closed(_: asyncio.Future[Any]) -> None:
+            if not all_settled.done():
+                all_settled.set_result(None)
+
+        closed = channel.create_future()
+        closed.add_done_callback(channel_closed)
+        drain: asyncio.Future[Any] | None = None
+        error: BaseException | None = None
+        try:
+            async with asyncio.timeout(self.publish_timeout):
+                async with channel.lock:
+                    first_tag = channel.delivery_tag
+                    number: int = channel.number
+                    max_body: int = channel.max_content_size
+                    chunks: list[bytes] = []
+                    sent = False
+                    try:
+                        for index, m in enumerate(messages):
+                            try:
+                                chunks.append(self._encode(m, number, max_body))
+                            except Exception as exc:  # never sent: fails alone, others go on
+                                results[index] = _publish_failed(exc)
+                                continue
+                            channel.delivery_tag += 1
+                            tag = channel.delivery_tag
+                            confirmation = loop.create_future()
+                            channel.confirmations[tag] = confirmation
+                            ids[m.message_id] = tag
+                            confirmation.add_done_callback(partial(settled, m.message_id, tag))
+                            entries.append((index, confirmation))
+                        if not entries:
+                            return results
+                        unsettled = len(entries)
+                        drain = channel.create_future()
+                        await channel.write_queue.put(
+                            ChannelFrame(payload=b"".join(chunks), should_close=False,
+                                         drain_future=drain))
+                        sent = True
+                    finally:
+                        if not sent:  # the broker has not seen them: give the tags back
+                            for tag in range(first_tag + 1, channel.delivery_tag + 1):
+                                channel.confirmations.pop(tag, None)
+                            channel.delivery_tag = first_tag
+                            for _, confirmation in entries:
+                                confirmation.cancel()
+                    await drain  # as basic_publish: the batch is in the socket's buffer
+                await all_settled
+            if closed.done() and not closed.cancelled():
+                error = closed.exception() or PublishFailed("channel closed")
+        except asyncio.CancelledError:
+            for _, confirmation in entries:
+                confirmation.cancel()
+            raise
+        except Exception as exc:  # timeout, lost channel: whatever is not confirmed failed
+            error = exc
+        finally:
+            closed.cancel()
+            if drain is not None:
+                drain.cancel()
+        failed = None if error is None else _publish_failed(error)
+        if len(entries) < len(messages):  # some never reached the channel (closed, timed out)
+            registered = {index for index, _ in entries}
+            for index in range(len(messages)):
+                if results[index] is None and index not in registered:
+                    results[index] = failed or PublishFailed("not sent")
+        for index, confirmation in entries:
+            if not confirmation.done():
+                confirmation.cancel()  # a late ack for it is ignored by aiormq
+                results[index] = failed or PublishFailed("not confirmed")
+            elif confirmation.cancelled():
+                results[index] = failed or PublishFailed("publish cancelled")
+            elif (exc := confirmation.exception()) is not None:
+                results[index] = _publish_failed(exc)
+        return results
+
+    def _encode(self, m: OutboundMessage, channel: int, max_body: int) -> bytes:
+        """Basic.Publish (mandatory), its content header and body frames, byte for byte what
+        aio-pika sends for `Message(body, message_id=..., content_type=CONTENT_TYPE,
+        delivery_mode=PERSISTENT, headers=..., type=routing_key)` (a unit test holds it to
+        pamqp's encoding)."""
+        key = (channel, m.routing_key)
+        method = self._method_frames.get(key)
+        if method is None:
+            if len(self._method_frames) > 1000:
+                self._method_frames.clear()
+            payload = (_METHOD_PUBLISH + _shortstr(self.exchange_name)
+                       + _shortstr(m.routing_key) + b"\x01")  # mandatory
+            method = _FRAME_HEAD.pack(1, channel, len(payload)) + payload + _FRAME_END
+            self._method_frames[key] = method
+        body = m.body
+        if max_body <= 0:  # no frame size limit negotiated: the body goes in one frame
+            max_body = len(body) or 1
+        properties = b"".join((
+            _CONTENT_TYPE_SHORTSTR,
+            pamqp_encode.field_table(dict(m.headers)) if m.headers else _EMPTY_TABLE,
+            b"\x02\x00",  # delivery mode 2 (persistent), priority 0
+            _shortstr(m.message_id), _shortstr(m.routing_key),  # message_id, type
+        ))
+        header = _HEADER_PAYLOAD.pack(60, 0, len(body), _PROPERTY_FLAGS) + properties
+        parts = [method, _FRAME_HEAD.pack(2, channel, len(header)), header, _FRAME_END]
+        for start in range(0, len(body), max_body):
+            chunk = body[start:start + max_body]
+            parts += (_FRAME_HEAD.pack(3, channel, len(chunk)), chunk, _FRAME_END)
+        return b"".join(parts)
+
+    async def _publish_each(self, messages: Sequence[OutboundMessage]
+                            ) -> list[BaseException | None]:
+        exchange = self._exchange
+        assert exchange is not None
 
         async def one(m: OutboundMessage) -> None:
             message = aio_pika.Message(
-                m.body, message_id=m.message_id, content_type="application/cloudevents+json",
+                m.body, message_id=m.message_id, content_type=CONTENT_TYPE,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=dict(m.headers),
                 type=m.routing_key,
             )
@@ -127,7 +322,7 @@ class RabbitBus:
                 await exchange.publish(message, routing_key=m.routing_key, mandatory=True,
                                        timeout=self.publish_timeout)
             except Exception as exc:  # nack, return, timeout, lost connection: all "retry later"
-                raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
+                raise _publish_failed(exc) from exc
 
         results = await asyncio.gather(*(one(m) for m in messages), return_exceptions=True)
         return [r if isinstance(r, BaseException) else None for r in results]

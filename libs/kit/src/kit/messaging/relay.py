@@ -14,10 +14,11 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import Database, asyncpg_dsn
@@ -53,6 +54,13 @@ class OutboxRelay:
                                  registry=registry).labels(service)
         self.failed = Counter("outbox_publish_failures", "Outbox publish failures", ["service"],
                               registry=registry).labels(service)
+        # On PostgreSQL the batch is marked with one array parameter (no per-row parameters to
+        # render and bind, as an expanding IN has); elsewhere with IN.
+        self._mark_statement: Any = None
+        if db.dialect == "postgresql":
+            self._mark_statement = text(
+                f"UPDATE {outbox.fullname} SET published_at = :now "
+                "WHERE seq = ANY(CAST(:seqs AS bigint[]))")
         db.on_commit(self._on_commit)
 
     def _on_commit(self, session: AsyncSession) -> None:
@@ -127,7 +135,10 @@ class OutboxRelay:
                                 body=r.body.encode()) for r in rows
             ])
             done = [r.seq for r, err in zip(rows, results, strict=True) if err is None]
-            if done:
+            if done and self._mark_statement is not None:
+                await session.execute(self._mark_statement,
+                                      {"now": datetime.now(UTC), "seqs": done})
+            elif done:
                 await session.execute(
                     update(o).where(o.c.seq.in_(done)).values(published_at=datetime.now(UTC))
                 )
