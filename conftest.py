@@ -4,3 +4,10 @@
 import gateway  # noqa: F401
 
 pytest_plugins = ["kit.testing"]
+
+# Property tests share two cores with PostgreSQL, RabbitMQ and service processes: a slow
+# example under load is not a failure (their assertions are about results, not time).
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from gateway.testing import free_port
 from kit.db import drop_postgres_database
 from kit.identity import generate_keypair
-from kit.testing import AMQP_URL, PG_BASE, rabbitmqctl
+from kit.testing import AMQP_URL, PG_BASE, new_name_prefix, rabbitmqctl
 
 from .conftest import Console, Key, eventually, sdk_error
 
@@ -122,8 +121,8 @@ def distributed_system(workdir: Path, gateway_env: dict[str, str] | None = None
                        ) -> Iterator[System]:
     """Every service and the gateway as its own process on fresh PostgreSQL databases and
     this run's own exchanges and queues; everything removed afterwards."""
-    tag = uuid.uuid4().hex[:10]
-    prefix = f"t{tag}."
+    prefix = new_name_prefix() + "."  # swept with this session's queues if left behind
+    tag = prefix[1:-1]
     exchange, dlx, queue = f"{prefix}events", f"{prefix}dlx", f"{prefix}gateway.invalidation"
     private, public = generate_keypair()
     demo = Key("AKID" + secrets.token_hex(16), secrets.token_hex(16))

@@ -52,7 +52,15 @@ def amqp_url() -> str:
     return AMQP_URL
 
 
-TEST_NAME = re.compile(r"^t[0-9a-f]{10}\.")
+#: This pytest session's part of every test name, so the end-of-session sweep removes this
+#: session's queues only (another session may share the broker, e.g. CI beside a developer).
+SESSION = uuid.uuid4().hex[:4]
+TEST_NAME = re.compile(rf"^t{SESSION}[0-9a-f]{{6}}\.")
+
+
+def new_name_prefix() -> str:
+    """A fresh `t<10 hex>` name prefix of this session (swept at its end)."""
+    return f"t{SESSION}{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -88,7 +96,7 @@ async def _delete_queues(names: list[str]) -> None:
 @pytest_asyncio.fixture
 async def rabbit_names() -> AsyncIterator[Callable[[str], str]]:
     """Unique exchange/queue names for one test; everything made with them is deleted after."""
-    prefix = f"t{uuid.uuid4().hex[:10]}"
+    prefix = new_name_prefix()
     made: list[str] = []
 
     def name(base: str) -> str:
