@@ -406,3 +406,29 @@ async def test_inv_req_21_revoke_racing_the_worker_has_one_winner(inv, issuing) 
     assert issuing.platform.issued_count() == 20 - len(revoked)
     assert sorted(issuing.platform.stats().numbers) == sorted(set(ids) - set(revoked))
     assert await inv.ledger(UIN) == (0, 1060 * len(revoked))
+
+
+async def test_inv_req_14_a_failed_application_gives_back_its_zero_net_rate_too(
+        inv, issuing) -> None:
+    """A tax rate whose records net to zero draws them without an invoice; when the
+    application's only invoice fails, those records are given back as well: every record's
+    balance is what it was."""
+    from invoice_svc.testing import order_refunded
+
+    await inv.enterprise(UIN, title="enterprise_special")
+    when = at("2025-02-01 10:00:00")
+    await inv.deliver(order_paid(UIN, "P6", "106.00", when),
+                      order_paid(UIN, "P9", "10.90", when, tax_rate="0.09"),
+                      order_refunded(UIN, "R9", "P9", "10.90", when + timedelta(hours=1),
+                                     tax_rate="0.09"))
+    before = await inv.balances(UIN)
+    ids = [await inv.record_id(UIN, sid) for sid in ("P6", "P9", "R9")]
+    applied = await inv.ok("POST", APPLY, uin=UIN, json_body={
+        "mode": "records", "record_ids": ids, "email": EMAIL})
+    assert [i["tax_rate"] for i in applied["invoices"]] == ["0.06"]
+    assert await inv.balances(UIN) == dict.fromkeys(before, 0)
+    issuing.platform.faults.reject_next(1, "E2003", "购买方信息有误")
+    await issuing.until_settled()
+    assert await inv.balances(UIN) == before and await inv.ledger(UIN) == (0, 10600)
+    await issuing.until_settled()  # settling again releases nothing more
+    assert await inv.balances(UIN) == before

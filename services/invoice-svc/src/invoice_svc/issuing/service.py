@@ -35,7 +35,7 @@ from invoice_svc.issuing.events import (
     InvoiceIssued,
 )
 from invoice_svc.issuing.models import invoice_documents, invoice_progress
-from invoice_svc.ledger.release import release_invoice
+from invoice_svc.ledger.release import release_invoice, release_unassigned
 from invoice_svc.taxplatform.interface import IssueRequest, IssueResult
 
 SOURCE = "/services/invoice-svc"
@@ -209,5 +209,9 @@ async def settle_application(session: AsyncSession, application_id: str,
         status = "partially_issued"
     else:
         status = FAILED if failed else REVOKED
-    await session.execute(update(APP).where(APP.c.application_id == application_id)
-                          .values(status=status))
+    ended = (await session.execute(
+        update(APP).where(APP.c.application_id == application_id,
+                          APP.c.status.in_((APPLIED, ISSUING)))
+        .values(status=status).returning(APP.c.uin))).first()
+    if ended is not None and status in (FAILED, REVOKED):  # once: the status moved just now
+        await release_unassigned(session, ended.uin, application_id, now)

@@ -11,6 +11,7 @@ transaction that made that move releases.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,9 +27,21 @@ async def release_invoice(session: AsyncSession, uin: str, invoice_id: str,
     """Add the invoice's allocations back to the record balances and the ledger counters;
     returns the amount released (fen). Takes the account's ledger lock first, as `reserve`
     does, so concurrent applications see either all of it or none."""
+    return await _release(session, uin, A.c.invoice_id == invoice_id, now)
+
+
+async def release_unassigned(session: AsyncSession, uin: str, application_id: str,
+                             now: datetime) -> int:
+    """The allocations of an application that belong to no invoice (a tax rate whose money
+    netted to zero: its records were drawn, nothing was issued for them). Released when the
+    application ends with nothing issued, so those records can be drawn again."""
+    return await _release(session, uin, (A.c.application_id == application_id)
+                          & A.c.invoice_id.is_(None), now)
+
+
+async def _release(session: AsyncSession, uin: str, which: Any, now: datetime) -> int:
     await lock_ledger(session, uin, now)
-    rows = (await session.execute(
-        select(A.c.record_id, A.c.amount_fen).where(A.c.invoice_id == invoice_id))).all()
+    rows = (await session.execute(select(A.c.record_id, A.c.amount_fen).where(which))).all()
     legacy = sum(row.amount_fen for row in rows if row.record_id is None)
     records = sorted((row.record_id, row.amount_fen) for row in rows
                      if row.record_id is not None and row.amount_fen)
