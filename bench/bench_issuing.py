@@ -38,6 +38,8 @@ from sqlalchemy import text
 PG = "postgresql+asyncpg://root@127.0.0.1:5432"
 RESULTS = Path(__file__).parent / "results"
 TARGET_RATIO = 0.5
+#: Invoices the worker has still to settle (applied: not yet sent; issuing: sent).
+UNSETTLED = "SELECT count(*) FROM invoices WHERE status IN ('applied', 'issuing')"
 UIN = "300000000001"
 
 
@@ -104,8 +106,7 @@ async def issue_all(count: int) -> dict[str, Any]:
                 rounds += 1
                 await worker.run_once()
                 async with runtime.db.engine.connect() as conn:
-                    left = (await conn.execute(text(
-                        "SELECT count(*) FROM invoices WHERE status = 'issuing'"))).scalar_one()
+                    left = (await conn.execute(text(UNSETTLED))).scalar_one()
                 if not left:
                     break
             seconds = time.perf_counter() - began

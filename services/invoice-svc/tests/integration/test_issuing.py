@@ -18,6 +18,8 @@ from invoice_svc.taxplatform.simulated import SimulatedTaxPlatform
 from invoice_svc.testing import at, order_paid
 from kit.clock import SHANGHAI
 
+#: Invoices the worker has still to settle (applied: not yet sent; issuing: sent).
+UNSETTLED = "SELECT count(*) FROM invoices WHERE status IN ('applied', 'issuing')"
 UIN = "100000000077"
 APPLY = "/v1/invoice-applications"
 EMAIL = "finance@example.com"
@@ -42,7 +44,7 @@ class Issuing:
         worker's re-check interval each time, until no invoice is issuing."""
         for _ in range(rounds):
             await asyncio.gather(*(w.run_once() for w in self.workers))
-            if not await self.inv.rows("SELECT 1 FROM invoices WHERE status = 'issuing'"):
+            if (await self.inv.rows(UNSETTLED))[0][0] == 0:
                 return
             self.inv.clock.advance(timedelta(minutes=10))
         raise AssertionError("invoices still issuing after the rounds given")

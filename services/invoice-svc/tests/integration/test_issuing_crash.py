@@ -24,6 +24,8 @@ from kit.messaging.probe import wait_for
 
 from .test_issuing import account_with_money, apply
 
+#: Invoices the worker has still to settle (applied: not yet sent; issuing: sent).
+UNSETTLED = "SELECT count(*) FROM invoices WHERE status IN ('applied', 'issuing')"
 APPLICATIONS = 30
 
 
@@ -89,14 +91,14 @@ async def test_inv_req_17_issuing_killed_mid_batch_resumes_without_issuing_twice
     finally:
         if first.poll() is None:
             first.kill()
-    still_issuing = await inv.rows("SELECT count(*) FROM invoices WHERE status = 'issuing'")
+    still_issuing = await inv.rows(UNSETTLED)
     assert still_issuing[0][0] > 0, "the kill came after everything was done"
 
     second = start_issuing(inv.database_url, url)
     try:
         async def all_settled() -> bool:
             assert second.poll() is None, second.stderr.read() if second.stderr else ""
-            rows = await inv.rows("SELECT count(*) FROM invoices WHERE status = 'issuing'")
+            rows = await inv.rows(UNSETTLED)
             return rows[0][0] == 0
 
         await wait_for(all_settled, within=90, what="every invoice to be issued")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,7 +21,7 @@ from typing import Any
 
 from kit.ids import uuid7
 from kit.messaging import add_events, new_event
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_svc.applications.models import invoice_applications as APP
@@ -63,12 +64,13 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int,
     started = list((await session.execute(
         update(INV).where(INV.c.invoice_id.in_(ids), INV.c.status == APPLIED)
         .values(status=ISSUING).returning(INV.c.invoice_id, INV.c.application_id))).all())
-    for row in started:
-        await add_progress(session, row.invoice_id, ISSUING, "已提交税务平台开票", now)
-    for application_id in sorted({row.application_id for row in started}):
-        await session.execute(update(APP).where(APP.c.application_id == application_id,
-                                                APP.c.status == APPLIED)
-                              .values(status=ISSUING))
+    if started:
+        await session.execute(insert(invoice_progress), [{
+            "entry_id": str(uuid7()), "invoice_id": row.invoice_id, "status": ISSUING,
+            "note": "已提交税务平台开票", "at": now} for row in started])
+        await session.execute(update(APP).where(
+            APP.c.application_id.in_(sorted({row.application_id for row in started})),
+            APP.c.status == APPLIED).values(status=ISSUING))
     rows = (await session.execute(
         update(INV).where(INV.c.invoice_id.in_(ids))
         .values(lease_until=now + lease, attempts=INV.c.attempts + 1, updated_at=now)
@@ -87,22 +89,35 @@ def invoice_kind(title_type: str) -> str:
     return "special" if title_type == "enterprise_special" else "general"
 
 
-async def issue_request(session: AsyncSession, invoice_id: str, drawer: str) -> IssueRequest:
-    """The platform request for one invoice, from what the customer saw in the preview."""
-    inv = (await session.execute(select(INV).where(INV.c.invoice_id == invoice_id))).one()
-    app = (await session.execute(
-        select(APP.c.document, APP.c.remark, APP.c.email)
-        .where(APP.c.application_id == inv.application_id))).one()
-    document = json.loads(app.document)
-    lines = (await session.execute(
-        select(LINES).where(LINES.c.invoice_id == invoice_id).order_by(LINES.c.line_no))).all()
-    return IssueRequest(
-        order_no=invoice_id, kind=invoice_kind(inv.invoice_type),  # type: ignore[arg-type]
-        buyer=_party(document.get("buyer")), seller=_party(document.get("seller")),
-        lines=tuple(DocumentLine(item_name=line.item_name, net_fen=line.net_fen,
-                                 tax_rate=Decimal(line.tax_rate), tax_fen=line.tax_fen)
-                    for line in lines),
-        drawer=drawer, remark=app.remark or "", buyer_email=app.email or None)
+async def issue_requests(session: AsyncSession, invoice_ids: Sequence[str],
+                         drawer: str) -> dict[str, IssueRequest]:
+    """The platform requests for some invoices, from what the customer saw in the preview
+    (three queries, however many invoices)."""
+    if not invoice_ids:
+        return {}
+    ids = list(invoice_ids)
+    invs = (await session.execute(select(INV.c.invoice_id, INV.c.application_id,
+                                         INV.c.invoice_type)
+                                  .where(INV.c.invoice_id.in_(ids)))).all()
+    apps = {row.application_id: row for row in (await session.execute(
+        select(APP.c.application_id, APP.c.document, APP.c.remark, APP.c.email)
+        .where(APP.c.application_id.in_({inv.application_id for inv in invs})))).all()}
+    lines: dict[str, list[DocumentLine]] = {invoice_id: [] for invoice_id in ids}
+    for line in (await session.execute(select(LINES).where(LINES.c.invoice_id.in_(ids))
+                                       .order_by(LINES.c.invoice_id, LINES.c.line_no))).all():
+        lines[line.invoice_id].append(DocumentLine(
+            item_name=line.item_name, net_fen=line.net_fen, tax_rate=Decimal(line.tax_rate),
+            tax_fen=line.tax_fen))
+    requests = {}
+    for inv in invs:
+        app = apps[inv.application_id]
+        document = json.loads(app.document)
+        requests[inv.invoice_id] = IssueRequest(
+            order_no=inv.invoice_id, kind=invoice_kind(inv.invoice_type),  # type: ignore[arg-type]
+            buyer=_party(document.get("buyer")), seller=_party(document.get("seller")),
+            lines=tuple(lines[inv.invoice_id]), drawer=drawer, remark=app.remark or "",
+            buyer_email=app.email or None)
+    return requests
 
 
 async def reschedule(session: AsyncSession, invoice_id: str, at: datetime, now: datetime,
@@ -131,49 +146,67 @@ async def store_documents(session: AsyncSession, invoice_id: str, documents: dic
         "created_at": now} for fmt, content in documents.items()])
 
 
-async def record_issued(session: AsyncSession, outbox: Table, invoice_id: str,
-                        result: IssueResult, now: datetime) -> bool:
-    """Issued: number, documents, progress and `invoice.issued`, once (False if another
-    worker recorded it first)."""
-    assert result.number and result.documents is not None
-    issued_at = result.issued_at or now
-    row = (await session.execute(update(INV).where(
-        INV.c.invoice_id == invoice_id, INV.c.status == ISSUING)
-        .values(status=ISSUED, number=result.number, issued_at=issued_at, lease_until=None,
-                next_attempt_at=None, updated_at=now)
-        .returning(INV.c.application_id, INV.c.uin, INV.c.invoice_type, INV.c.tax_rate,
-                   INV.c.amount_fen))).first()
-    if row is None:
-        return False
-    docs = {"pdf": result.documents.pdf, "xml": result.documents.xml}
-    if result.documents.ofd is not None:
-        docs["ofd"] = result.documents.ofd
-    await store_documents(session, invoice_id, docs, now)
-    await add_progress(session, invoice_id, ISSUED, f"发票号码 {result.number}", issued_at)
-    app = (await session.execute(select(APP.c.buyer_name, APP.c.email).where(
-        APP.c.application_id == row.application_id))).one()
-    data = InvoiceIssued(
-        invoice_id=invoice_id, application_id=row.application_id, uin=row.uin, kind="blue",
-        number=result.number, issued_at=issued_at, invoice_type=row.invoice_type,
-        tax_rate=row.tax_rate, total_amount=yuan(row.amount_fen), buyer_name=app.buyer_name,
-        email=app.email).model_dump(mode="json")
-    await add_events(session, outbox, [new_event(INVOICE_ISSUED, source=SOURCE,
-                                                 subject=row.uin, data=data, time=now)])
-    await settle_application(session, row.application_id, now)
-    return True
+async def record_issued(session: AsyncSession, outbox: Table,
+                        issued: Sequence[tuple[str, IssueResult]], now: datetime) -> list[str]:
+    """Issued: numbers, documents, progress entries and `invoice.issued`, for a batch of
+    answers in a handful of statements; each invoice once (those no longer issuing, recorded
+    by another worker, are left out). Returns the applications to settle."""
+    if not issued:
+        return []
+    results = dict(issued)
+    rows = (await session.execute(
+        select(INV.c.invoice_id, INV.c.application_id, INV.c.uin, INV.c.invoice_type,
+               INV.c.tax_rate, INV.c.amount_fen, APP.c.buyer_name, APP.c.email)
+        .select_from(INV.join(APP, APP.c.application_id == INV.c.application_id))
+        .where(INV.c.invoice_id.in_(sorted(results)), INV.c.status == ISSUING)
+        .order_by(INV.c.invoice_id).with_for_update(of=INV))).all()
+    if not rows:
+        return []
+    issued_at = {row.invoice_id: results[row.invoice_id].issued_at or now for row in rows}
+    await session.execute(
+        update(INV).where(INV.c.invoice_id == bindparam("iid"))
+        .values(status=ISSUED, number=bindparam("num"), issued_at=bindparam("at"),
+                lease_until=None, next_attempt_at=None, updated_at=now),
+        [{"iid": row.invoice_id, "num": results[row.invoice_id].number,
+          "at": issued_at[row.invoice_id]} for row in rows])
+    documents: list[tuple[str, str, bytes]] = []
+    for row in rows:
+        docs = results[row.invoice_id].documents
+        assert docs is not None and results[row.invoice_id].number
+        documents += [(row.invoice_id, "pdf", docs.pdf), (row.invoice_id, "xml", docs.xml)]
+        if docs.ofd is not None:
+            documents.append((row.invoice_id, "ofd", docs.ofd))
+    await session.execute(insert(invoice_documents), [{
+        "invoice_id": invoice_id, "format": fmt, "content": content,
+        "sha256": hashlib.sha256(content).hexdigest(), "size_bytes": len(content),
+        "created_at": now} for invoice_id, fmt, content in documents])
+    await session.execute(insert(invoice_progress), [{
+        "entry_id": str(uuid7()), "invoice_id": row.invoice_id, "status": ISSUED,
+        "note": f"发票号码 {results[row.invoice_id].number}", "at": issued_at[row.invoice_id]}
+        for row in rows])
+    await add_events(session, outbox, [new_event(
+        INVOICE_ISSUED, source=SOURCE, subject=row.uin, time=now,
+        data=InvoiceIssued(
+            invoice_id=row.invoice_id, application_id=row.application_id, uin=row.uin,
+            kind="blue", number=results[row.invoice_id].number or "",
+            issued_at=issued_at[row.invoice_id], invoice_type=row.invoice_type,
+            tax_rate=row.tax_rate, total_amount=yuan(row.amount_fen),
+            buyer_name=row.buyer_name, email=row.email).model_dump(mode="json"))
+        for row in rows])
+    return sorted({row.application_id for row in rows})
 
 
 async def record_failed(session: AsyncSession, outbox: Table, invoice_id: str, code: str,
-                        reason: str, now: datetime) -> bool:
+                        reason: str, now: datetime) -> str | None:
     """Failed with the platform's reason: the reserved money is released in the same
-    transaction, and `invoice.failed` says how much."""
+    transaction, and `invoice.failed` says how much; returns the application to settle."""
     row = (await session.execute(update(INV).where(
         INV.c.invoice_id == invoice_id, INV.c.status == ISSUING)
         .values(status=FAILED, failure_code=code[:64], failure_reason=reason[:500],
                 lease_until=None, next_attempt_at=None, updated_at=now)
         .returning(INV.c.application_id, INV.c.uin))).first()
     if row is None:
-        return False
+        return None
     released = await release_invoice(session, row.uin, invoice_id, now)
     await add_progress(session, invoice_id, FAILED, f"{code}: {reason}", now)
     data = InvoiceFailed(invoice_id=invoice_id, application_id=row.application_id, uin=row.uin,
@@ -181,8 +214,7 @@ async def record_failed(session: AsyncSession, outbox: Table, invoice_id: str, c
                          released_amount=yuan(released)).model_dump(mode="json")
     await add_events(session, outbox, [new_event(INVOICE_FAILED, source=SOURCE,
                                                  subject=row.uin, data=data, time=now)])
-    await settle_application(session, row.application_id, now)
-    return True
+    return row.application_id
 
 
 async def settle_application(session: AsyncSession, application_id: str,

@@ -66,30 +66,45 @@ class IssuingWorker(PollingWorker):
     # --- one round -----------------------------------------------------------------------------
     async def run_once(self) -> int:
         """Lease a batch, ask the platform about each invoice concurrently, then record every
-        outcome in one transaction (a savepoint each, so one bad row cannot sink the rest);
-        returns how many were leased. Two commits per batch, whatever its size."""
+        outcome in one transaction: the issued ones together, each other one in a savepoint
+        (so one bad row cannot sink the rest); returns how many were leased. Two commits per
+        batch, whatever its size."""
         now = self.clock.now()
         async with self.db.transaction() as session:
             claimed = await service.claim_due(
                 session, now, self.settings.issuing_batch_size,
                 timedelta(seconds=self.settings.issuing_lease_seconds))
-            requests = {one.invoice_id: await service.issue_request(
-                session, one.invoice_id, self.settings.drawer) for one in claimed}
+            # First attempts submit; later ones ask first and build theirs only if needed.
+            requests = await service.issue_requests(
+                session, [one.invoice_id for one in claimed if one.attempts == 1],
+                self.settings.drawer)
         if not claimed:
             return 0
-        answers = await asyncio.gather(*(self._ask_platform(one, requests[one.invoice_id])
+        answers = await asyncio.gather(*(self._ask_platform(one, requests.get(one.invoice_id))
                                          for one in claimed), return_exceptions=True)
+        issued = [(one.invoice_id, answer) for one, answer in zip(claimed, answers, strict=True)
+                  if isinstance(answer, IssueResult) and answer.state == "issued"]
         async with self.db.transaction() as session:
+            settle = set(await service.record_issued(session, self.outbox, issued, now))
+            self._count("issued", len(issued))
             for one, answer in zip(claimed, answers, strict=True):
+                if isinstance(answer, IssueResult) and answer.state == "issued":
+                    continue
                 try:
                     async with session.begin_nested():
-                        await self._record(session, one, answer)
+                        application_id = await self._record(session, one, answer)
                 except Exception as exc:  # its lease expires; a later round retries it
                     log.warning("recording an issuing outcome failed", exc_info=exc,
                                 extra={"invoice_id": one.invoice_id})
+                    continue
+                if application_id is not None:
+                    settle.add(application_id)
+            for application_id in sorted(settle):  # once each, in a stable lock order
+                await service.settle_application(session, application_id, now)
         return len(claimed)
 
-    async def _ask_platform(self, claimed: service.Claimed, request: IssueRequest) -> IssueResult:
+    async def _ask_platform(self, claimed: service.Claimed,
+                            request: IssueRequest | None) -> IssueResult:
         """Submit, or, when an earlier attempt may have reached the platform, ask first by the
         same order number and submit only if it never arrived."""
         if claimed.attempts > 1:
@@ -99,6 +114,10 @@ class IssuingWorker(PollingWorker):
                 raise PlatformUnavailable(f"查询被拒绝：{exc}") from exc
             if known is not None:
                 return known
+        if request is None:
+            async with self.db.transaction() as session:
+                request = (await service.issue_requests(session, [claimed.invoice_id],
+                                                        self.settings.drawer))[claimed.invoice_id]
         try:
             return await self.platform.issue(request)
         except PlatformRejected as exc:
@@ -107,7 +126,8 @@ class IssuingWorker(PollingWorker):
             raise
 
     async def _record(self, session: AsyncSession, claimed: service.Claimed,
-                      answer: IssueResult | BaseException) -> None:
+                      answer: IssueResult | BaseException) -> str | None:
+        """Record one answer; returns the application to settle when the invoice ended."""
         invoice_id, now = claimed.invoice_id, self.clock.now()
         if isinstance(answer, PlatformUnavailable):
             delay = min(self.settings.issuing_retry_max_seconds,
@@ -115,28 +135,26 @@ class IssuingWorker(PollingWorker):
             await service.reschedule(session, invoice_id, now + timedelta(seconds=delay), now,
                                      f"税务平台暂不可用，稍后重试：{answer}")
             self._count("unavailable")
-        elif isinstance(answer, PlatformRejected):
-            await self._fail(session, invoice_id, answer.code, answer.reason, now)
-        elif isinstance(answer, BaseException):
+            return None
+        if isinstance(answer, PlatformRejected):
+            return await self._fail(session, invoice_id, answer.code, answer.reason, now)
+        if isinstance(answer, BaseException):
             raise answer
-        elif answer.state == "issued":
-            await service.record_issued(session, self.outbox, invoice_id, answer, now)
-            self._count("issued")
-        elif answer.state == "failed":
-            await self._fail(session, invoice_id, answer.failure_code or "Failed",
-                             answer.failure_reason or "开票失败", now)
-        else:
-            await service.reschedule(
-                session, invoice_id,
-                now + timedelta(seconds=self.settings.issuing_check_seconds), now)
-            self._count("pending")
+        if answer.state == "failed":
+            return await self._fail(session, invoice_id, answer.failure_code or "Failed",
+                                    answer.failure_reason or "开票失败", now)
+        await service.reschedule(
+            session, invoice_id, now + timedelta(seconds=self.settings.issuing_check_seconds),
+            now)
+        self._count("pending")
+        return None
 
     async def _fail(self, session: AsyncSession, invoice_id: str, code: str, reason: str,
-                    now: datetime) -> None:
-        await service.record_failed(session, self.outbox, invoice_id, code, reason, now)
+                    now: datetime) -> str | None:
         log.info("invoice failed", extra={"invoice_id": invoice_id, "code": code})
         self._count("failed")
+        return await service.record_failed(session, self.outbox, invoice_id, code, reason, now)
 
-    def _count(self, outcome: str) -> None:
-        if self._outcomes is not None:
-            self._outcomes.labels(outcome).inc()
+    def _count(self, outcome: str, n: int = 1) -> None:
+        if self._outcomes is not None and n:
+            self._outcomes.labels(outcome).inc(n)
