@@ -9,6 +9,18 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def utc(value: datetime) -> datetime:
+    """Aware UTC (SQLite hands timestamps back naive; they were stored in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, the form every answer and event uses."""
+    if value is None:
+        return None
+    return utc(value).isoformat().replace("+00:00", "Z")
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """Current time, timezone-aware UTC."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 
+from kit.idempotency import ConcurrentModification
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iam_svc.accounts.models import accounts
-from iam_svc.common.errors import ConcurrentModification
 from iam_svc.users.models import sub_users
 
 LOWEST = 100_000_000_000  # 12 digits, like the console's uins

@@ -16,7 +16,7 @@ UIN = "100000000001"
 LEDGER = "invoice-svc.ledger"
 
 
-async def test_rabbitmq_events_in_and_invoice_applied_out(rabbit_names, amqp_url,
+async def test_evt_req_1_rabbitmq_events_in_and_invoice_applied_out(rabbit_names, amqp_url,
                                                           make_invoice) -> None:
     """EVT-REQ-1: billing-core and iam events arrive over RabbitMQ; the application's
     `billing.invoice.applied.v1` leaves through the outbox relay with its event id."""

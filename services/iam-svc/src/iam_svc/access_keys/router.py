@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
+from kit.idempotency import choose_key, fingerprint, respond
 from starlette.responses import Response
 
 from iam_svc.access_keys import service
@@ -18,7 +19,7 @@ from iam_svc.access_keys.schemas import (
     UpdateAccessKeyIn,
 )
 from iam_svc.common.deps import Customer, IdempotencyKey, RunnerDep, ServiceCaller
-from iam_svc.common.idempotency import choose_key, create_once, fingerprint, respond, scope_of
+from iam_svc.common.idempotency import create_once, scope_of
 from iam_svc.common.types import Uin
 from iam_svc.common.work import Work
 from iam_svc.users.schemas import Empty

@@ -17,6 +17,7 @@ import secrets
 import string
 from typing import Any
 
+from kit.clock import iso
 from kit.errors import InvalidParameterValue
 from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from iam_svc.access_keys.models import access_keys
 from iam_svc.accounts.models import accounts
 from iam_svc.accounts.service import get_account
 from iam_svc.common.crypto import CipherError, SecretCipher
-from iam_svc.common.work import Work, iso
+from iam_svc.common.work import Work
 from iam_svc.users import repository as users
 
 MAX_KEYS_PER_PRINCIPAL = 2

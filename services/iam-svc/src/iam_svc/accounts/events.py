@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from kit.clock import iso
 from pydantic import BaseModel
 from sqlalchemy import Row
-
-from iam_svc.common.work import iso
 
 ACCOUNT_CREATED = "billing.account.created.v1"
 ACCOUNT_VERIFIED = "billing.account.verified.v1"

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from kit.idempotency import choose_key, fingerprint, respond
 from starlette.responses import Response
 
 from iam_svc.accounts import service
 from iam_svc.accounts.schemas import AccountOut, CreateAccountIn, RenameIn, VerificationIn
 from iam_svc.common.deps import AdminCaller, Customer, IdempotencyKey, RunnerDep
-from iam_svc.common.idempotency import choose_key, create_once, fingerprint, respond, scope_of
+from iam_svc.common.idempotency import create_once, scope_of
 from iam_svc.common.types import UIN_PATTERN
 from iam_svc.common.work import Work
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from kit.clock import SHANGHAI
+from kit.clock import SHANGHAI, iso, utc
 from kit.errors import InvalidParameter, InvalidParameterValue, MissingParameter
 from kit.gbk import GbkError, validate_gbk_text
 from sqlalchemy import Row, insert, select, update
@@ -43,7 +43,7 @@ from iam_svc.accounts.models import accounts
 from iam_svc.accounts.schemas import CreateAccountIn, RenameIn, VerificationIn
 from iam_svc.accounts.uscc import UsccError, validate_uscc
 from iam_svc.common.errors import AccountNotFound
-from iam_svc.common.work import Work, iso, utc
+from iam_svc.common.work import Work
 from iam_svc.uins import allocate_uin, uin_taken
 
 RENAME_INTERVAL = timedelta(days=30)

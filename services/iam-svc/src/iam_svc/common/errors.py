@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kit.errors import AppError, FailedOperation, Forbidden, ResourceNotFound
+from kit.errors import AppError, Forbidden, ResourceNotFound
 
 
 class AccountNotFound(ResourceNotFound):
@@ -11,17 +11,6 @@ class AccountNotFound(ResourceNotFound):
 
 class UserNotFound(ResourceNotFound):
     code = "ResourceNotFound.User"
-
-
-class ConcurrentModification(FailedOperation):
-    """Another transaction changed the same rows first; retrying is safe."""
-
-    code = "FailedOperation.ConcurrentModification"
-
-
-class IdempotencyKeyReused(AppError):
-    status = 409
-    code = "InvalidParameter.IdempotencyKeyReused"
 
 
 class CallerKindRefused(Forbidden):

@@ -14,24 +14,18 @@ so the second waits on the primary key and, once the first commits, replays its 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from kit.errors import InvalidParameterValue
-from kit.http import JsonResponse
+from kit.clock import utc
+from kit.idempotency import RETENTION, ConcurrentModification, IdempotencyKeyReused, Outcome
 from kit.identity import Caller
 from sqlalchemy import Column, DateTime, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from iam_svc.common.errors import ConcurrentModification, IdempotencyKeyReused
-from iam_svc.common.work import Runner, Work, utc
+from iam_svc.common.work import Runner, Work
 from iam_svc.db import metadata
-
-RETENTION = timedelta(hours=24)
 
 idempotency_keys = Table(
     "idempotency_keys", metadata,
@@ -41,27 +35,6 @@ idempotency_keys = Table(
     Column("response", Text),  # encrypted JSON of the answer; NULL until the work is done
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    body: dict[str, Any]
-    replayed: bool = False
-
-
-def fingerprint(operation: str, payload: dict[str, Any]) -> str:
-    """What makes two requests "the same": the operation and the validated body."""
-    canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def choose_key(header: str | None, client_token: str | None) -> str | None:
-    if header is not None and client_token is not None and header != client_token:
-        raise InvalidParameterValue(
-            "Idempotency-Key and client_token differ; send one of them",
-            code="InvalidParameterValue.IdempotencyKey", details={"field": "client_token"})
-    return header if header is not None else client_token
 
 
 async def create_once(runner: Runner, *, scope: str, key: str | None, request_hash: str,
@@ -103,10 +76,7 @@ async def create_once(runner: Runner, *, scope: str, key: str | None, request_ha
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def respond(outcome: Outcome) -> JsonResponse:
-    """The answer; a replay says so in `Idempotent-Replayed: true`."""
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return JsonResponse(outcome.body, headers=headers)
+
 
 
 def scope_of(caller: Caller) -> str:

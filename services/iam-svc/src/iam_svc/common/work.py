@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from kit.clock import Clock
+from kit.idempotency import ConcurrentModification
 from kit.messaging import CloudEvent, add_events, new_event
 from kit.service import Runtime
 from sqlalchemy import Table
@@ -19,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iam_svc.common.crypto import SecretCipher
-from iam_svc.common.errors import ConcurrentModification
 
 T = TypeVar("T")
 SOURCE = "/services/iam-svc"
@@ -61,15 +61,3 @@ class Runner:
         except IntegrityError as exc:
             raise ConcurrentModification(
                 "a concurrent request changed the same data; retry the request") from exc
-
-
-def utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite hands timestamps back naive; they were stored in UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a `Z`, the form every answer and event of iam-svc uses."""
-    if value is None:
-        return None
-    return utc(value).isoformat().replace("+00:00", "Z")

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from kit.clock import iso
 from kit.errors import InvalidParameter, MissingParameter
 from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iam_svc.accounts.service import get_account
 from iam_svc.common.errors import LimitExceeded
-from iam_svc.common.work import Work, iso
+from iam_svc.common.work import Work
 from iam_svc.groups.errors import GroupNameInUse
 from iam_svc.groups.models import group_members, groups
 from iam_svc.groups.repository import get_group, member_uins

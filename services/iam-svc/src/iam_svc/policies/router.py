@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from kit.idempotency import choose_key, fingerprint, respond
 from starlette.responses import Response
 
 from iam_svc.common.deps import Customer, IdempotencyKey, RunnerDep
-from iam_svc.common.idempotency import choose_key, create_once, fingerprint, respond, scope_of
+from iam_svc.common.idempotency import create_once, scope_of
 from iam_svc.common.types import UIN_PATTERN, Id, Keyword, Page, PageSize
 from iam_svc.common.work import Work
 from iam_svc.policies import service

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from kit.clock import iso
 from sqlalchemy import (
     BigInteger,
     Row,
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from iam_svc.accounts.service import get_account
 from iam_svc.common.errors import LimitExceeded
-from iam_svc.common.work import Runner, Work, iso
+from iam_svc.common.work import Runner, Work
 from iam_svc.groups.models import group_members, groups
 from iam_svc.groups.repository import get_group, member_uins
 from iam_svc.policies.document import CompiledPolicy, PolicyDocumentError, parse_policy

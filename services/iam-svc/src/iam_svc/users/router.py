@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
+from kit.idempotency import choose_key, fingerprint, respond
 from starlette.responses import Response
 
 from iam_svc.common.deps import Customer, IdempotencyKey, RunnerDep
-from iam_svc.common.idempotency import choose_key, create_once, fingerprint, respond, scope_of
+from iam_svc.common.idempotency import create_once, scope_of
 from iam_svc.common.work import Work
 from iam_svc.users import repository, service
 from iam_svc.users.schemas import (

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from kit.clock import iso
 from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iam_svc.access_keys import service as keys
 from iam_svc.accounts.service import get_account
 from iam_svc.common.errors import LimitExceeded, UnsupportedParameter
-from iam_svc.common.work import Work, iso
+from iam_svc.common.work import Work
 from iam_svc.groups.models import group_members
 from iam_svc.policies.events import policy_changed
 from iam_svc.policies.models import user_policies

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kit.clock import utc
 from kit.errors import AppError, FailedOperation
 from kit.messaging import CloudEvent
 from sqlalchemy import Row, select
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from invoice_svc.accounts.events_in import ACCOUNT_RENAMED, AccountSnapshot
 from invoice_svc.accounts.models import account_profiles
 from invoice_svc.common.sql import upsert_insert
-from invoice_svc.common.times import utc
 
 P = account_profiles
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from kit.idempotency import choose_key, fingerprint, respond
 from starlette.responses import Response
 
 from invoice_svc.applications import service
 from invoice_svc.applications.schemas import ApplyRequest, InvoiceRequest, MatchRequest
 from invoice_svc.common.deps import CustomerCaller, IdempotencyKey, RuntimeDep
-from invoice_svc.common.idempotency import choose_key, fingerprint, respond, run_once
+from invoice_svc.common.idempotency import run_once
 from invoice_svc.common.money import to_fen
 
 router = APIRouter(tags=["invoice applications"])

@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from kit.clock import iso, utc
 from kit.errors import (
     AppError,
     FailedOperation,
@@ -49,7 +50,6 @@ from invoice_svc.common.cursor import encode_cursor
 from invoice_svc.common.money import to_fen, yuan
 from invoice_svc.common.sql import dialect_of
 from invoice_svc.common.text import blank_to_none, gbk_text
-from invoice_svc.common.times import iso, utc
 from invoice_svc.config import Settings
 from invoice_svc.issuing.models import invoice_progress
 from invoice_svc.ledger import buckets

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kit.clock import iso, utc
 from kit.db import Database
 from kit.errors import AppError, MissingParameter
 from kit.ids import uuid7
@@ -34,7 +35,6 @@ from invoice_svc.autoinvoicing.models import auto_invoice_runs, auto_invoice_set
 from invoice_svc.autoinvoicing.rules import Month
 from invoice_svc.common.money import yuan
 from invoice_svc.common.sql import upsert_insert
-from invoice_svc.common.times import iso, utc
 from invoice_svc.config import Settings
 from invoice_svc.ledger import service as ledger
 from invoice_svc.titles.service import TitleMissing, buyer_for

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from kit.errors import AppError, FailedOperation, Forbidden, InvalidParameterValue
-
-
-class IdempotencyKeyReused(AppError):
-    status = 409
-    code = "InvalidParameter.IdempotencyKeyReused"
-
-
-class ConcurrentModification(FailedOperation):
-    """Another transaction changed the same rows first; retrying is safe."""
-
-    code = "FailedOperation.ConcurrentModification"
+from kit.errors import Forbidden, InvalidParameterValue
 
 
 class CallerKindRefused(Forbidden):

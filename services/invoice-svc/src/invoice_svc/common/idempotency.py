@@ -13,24 +13,18 @@ primary key and, once the first commits, replays its answer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from kit.errors import InvalidParameterValue
-from kit.http import JsonResponse
+from kit.clock import utc
+from kit.idempotency import RETENTION, ConcurrentModification, IdempotencyKeyReused, Outcome
 from sqlalchemy import Column, DateTime, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from invoice_svc.common.errors import ConcurrentModification, IdempotencyKeyReused
-from invoice_svc.common.times import utc
 from invoice_svc.db import metadata
-
-RETENTION = timedelta(hours=24)
 
 idempotency_keys = Table(
     "idempotency_keys", metadata,
@@ -41,27 +35,6 @@ idempotency_keys = Table(
     Column("response", Text),  # JSON of the answer; NULL only inside the first transaction
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    body: dict[str, Any]
-    replayed: bool = False
-
-
-def fingerprint(operation: str, payload: dict[str, Any]) -> str:
-    """What makes two requests "the same": the operation and the validated body."""
-    canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def choose_key(header: str | None, client_token: str | None) -> str | None:
-    if header is not None and client_token is not None and header != client_token:
-        raise InvalidParameterValue(
-            "Idempotency-Key and client_token differ; send one of them",
-            code="InvalidParameterValue.IdempotencyKey", details={"field": "client_token"})
-    return header if header is not None else client_token
 
 
 async def run_once(
@@ -100,9 +73,3 @@ async def run_once(
             raise ConcurrentModification(
                 "a concurrent request changed the same data; retry the request") from exc
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def respond(outcome: Outcome) -> JsonResponse:
-    """The answer; a replay says so in `Idempotent-Replayed: true`."""
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return JsonResponse(outcome.body, headers=headers)

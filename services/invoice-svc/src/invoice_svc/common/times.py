@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from kit.clock import SHANGHAI
-
-
-def utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite hands timestamps back naive; they were stored in UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a `Z`, the form every answer and event uses."""
-    if value is None:
-        return None
-    return utc(value).isoformat().replace("+00:00", "Z")
+from kit.clock import SHANGHAI, utc
 
 
 def shanghai_month(value: datetime) -> str:

@@ -22,7 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from invoice_svc.common.times import shanghai_month, utc
+from kit.clock import utc
+
+from invoice_svc.common.times import shanghai_month
 from invoice_svc.config import Settings
 from invoice_svc.ledger.events_in import BillSettled, OrderPaid, OrderRefunded, TransferCompleted
 

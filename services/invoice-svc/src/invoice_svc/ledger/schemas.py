@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kit.clock import iso
 from pydantic import BaseModel, ConfigDict
 
 from invoice_svc.common.money import yuan
-from invoice_svc.common.times import iso
 from invoice_svc.ledger.records import kind_label
 
 

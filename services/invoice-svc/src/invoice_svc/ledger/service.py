@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from kit.clock import iso, utc
 from sqlalchemy import (
     DateTime,
     Row,
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session
 from invoice_svc.common.cursor import decode_cursor, encode_cursor
 from invoice_svc.common.errors import CursorInvalid
 from invoice_svc.common.sql import upsert_insert
-from invoice_svc.common.times import iso, month_start, utc
+from invoice_svc.common.times import month_start
 from invoice_svc.ledger.ingest import add_records
 from invoice_svc.ledger.models import account_ledgers, consumption_records
 from invoice_svc.ledger.records import NewRecord

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kit.clock import iso, utc
 from kit.errors import ResourceNotFound
 from kit.messaging import add_events, new_event
 from sqlalchemy import Row, Table, and_, func, or_, select, update
@@ -22,7 +23,6 @@ from invoice_svc.applications.models import invoices as INV
 from invoice_svc.common.cursor import decode_cursor, encode_cursor
 from invoice_svc.common.errors import CursorInvalid
 from invoice_svc.common.money import yuan
-from invoice_svc.common.times import iso, utc
 from invoice_svc.issuing.events import INVOICE_REVOKED, InvoiceRevoked
 from invoice_svc.issuing.models import invoice_documents as DOCS
 from invoice_svc.issuing.models import invoice_progress as PROGRESS

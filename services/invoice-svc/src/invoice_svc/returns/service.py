@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kit.clock import iso, utc
 from kit.errors import FailedOperation, ResourceNotFound
 from kit.ids import uuid7
 from kit.messaging import add_events, new_event
@@ -35,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from invoice_svc.applications.models import invoice_lines as LINES
 from invoice_svc.applications.models import invoices as INV
 from invoice_svc.common.money import yuan
-from invoice_svc.common.times import iso, utc
 from invoice_svc.issuing.models import invoice_documents as DOCS
 from invoice_svc.issuing.service import add_progress, store_documents
 from invoice_svc.ledger.release import release_invoice

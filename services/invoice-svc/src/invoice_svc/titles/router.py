@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from kit.idempotency import choose_key, fingerprint, respond
 from starlette.responses import Response
 
 from invoice_svc.common.deps import CustomerCaller, IdempotencyKey, RuntimeDep
-from invoice_svc.common.idempotency import choose_key, fingerprint, respond, run_once
+from invoice_svc.common.idempotency import run_once
 from invoice_svc.titles import service
 from invoice_svc.titles.schemas import CreateTitleRequest, TitleRequest
 

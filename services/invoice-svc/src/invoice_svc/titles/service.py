@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kit.clock import iso
 from kit.errors import FailedOperation, ResourceNotFound
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_svc.accounts.service import load_profile, require_invoicing_allowed
 from invoice_svc.common.sql import upsert_insert
-from invoice_svc.common.times import iso
 from invoice_svc.titles.models import invoice_titles
 from invoice_svc.titles.rules import (
     INVOICE_TYPE_NAMES,
