@@ -49,11 +49,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from gateway.testing import free_port
 from kit import tc3
 from kit.db import drop_postgres_database
 from kit.identity import AssertionSigner, Caller, generate_keypair
 from kit.routes import Route
+from kit.testing import free_port
 from tencentcloud.common import credential
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.profile.client_profile import ClientProfile

@@ -43,6 +43,7 @@ from typing import Any
 import aio_pika
 import invoice_svc
 import uvloop
+from bench_invoice import DROP_BUCKETS
 from invoice_svc.config import Settings
 from invoice_svc.db import inbox
 from invoice_svc.ledger import handlers as ledger_handlers
@@ -59,15 +60,6 @@ from sqlalchemy import func, select, text
 
 PG = "postgresql+asyncpg://root@127.0.0.1:5432"
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
-#: Take the trigger-kept buckets away (migration invoice_0006's downgrade), to measure
-#: without them.
-DROP_BUCKETS = (
-    "DROP TRIGGER IF EXISTS consumption_balance_buckets_insert ON consumption_records",
-    "DROP TRIGGER IF EXISTS consumption_balance_buckets_update ON consumption_records",
-    "DROP TRIGGER IF EXISTS consumption_balance_buckets_delete ON consumption_records",
-    "DROP FUNCTION IF EXISTS consumption_balance_buckets_sync()",
-    "DROP TABLE IF EXISTS consumption_balance_buckets",
-)
 RESULTS = Path(__file__).parent / "results"
 TARGET = 0.6
 #: invoice-svc's migrations (the service's `create_app` migrates from the same folder).

@@ -20,10 +20,9 @@ from pathlib import Path
 import aio_pika
 import httpx
 import pytest
-from gateway.testing import free_port
 from kit.db import drop_postgres_database
 from kit.identity import generate_keypair
-from kit.testing import AMQP_URL, PG_BASE, new_name_prefix, rabbitmqctl
+from kit.testing import AMQP_URL, PG_BASE, free_port, new_name_prefix, rabbitmqctl
 
 from .conftest import Console, Key, eventually, sdk_error
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import urllib.error
@@ -17,15 +16,10 @@ from pathlib import Path
 
 import pytest
 from kit.db import drop_postgres_database
+from kit.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("iam", "invoice", "contract", "esign")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url: str) -> tuple[int, dict]:

@@ -33,13 +33,6 @@ def listening_socket(host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (for processes that bind it themselves)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 class ServedInThread:
     """``start(make)`` where ``make()`` is a coroutine function returning an async context
     manager that yields the ASGI app (its lifespan is the context manager's)."""

@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
-from gateway.testing import ServedInThread, free_port
+from gateway.testing import ServedInThread
 from gateway.upstreams import (
     RawHttpUpstream,
     UpstreamTimeout,
     UpstreamUnavailable,
     make_http_upstream,
 )
+from kit.testing import free_port
 
 
 def _app() -> FastAPI:

@@ -7,16 +7,20 @@ its own RabbitMQ names, so tests never see each other's data or messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import pytest
 import pytest_asyncio
+import uvicorn
 
 from kit.db import drop_postgres_database, ensure_postgres_database
 
@@ -130,3 +134,35 @@ def rabbitmqctl(*args: str, timeout: float = 120) -> str:
     done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
                           timeout=timeout, check=True)
     return done.stdout
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (for processes that bind it themselves)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the test runner owns the signals
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, *, graceful_seconds: float = 0.5) -> AsyncIterator[str]:
+    """An ASGI app under uvicorn on a free port in the running event loop; yields its base URL.
+    The socket listens before the server task starts, so requests queue instead of racing
+    start-up."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = _QuietServer(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
+                                         timeout_graceful_shutdown=graceful_seconds))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

@@ -1,6 +1,6 @@
 """`PollingWorker`: the loop of a background worker beside a service's HTTP server (issuing,
 returns, schedulers): `run_once()` in rounds, again at once while a round finds a full batch,
-otherwise after `poll_seconds` or when woken; a failing round is logged and the loop goes on
+otherwise after `poll_seconds`; a failing round is logged and the loop goes on
 (databases and partners have outages), and `stop()` cancels it cleanly."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ class PollingWorker:
 
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
 
     # What a subclass provides.
     async def run_once(self) -> Any:
@@ -48,10 +47,6 @@ class PollingWorker:
             self._task = None
         await self.close()
 
-    def wake(self) -> None:
-        """Start the next round now instead of after the poll interval."""
-        self._wake.set()
-
     async def _run(self) -> None:
         while True:
             handled: Any = 0
@@ -63,6 +58,4 @@ class PollingWorker:
             full = self.full_batch()
             if full is not None and isinstance(handled, int) and handled >= full:
                 continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds())
+            await asyncio.sleep(self.poll_seconds())

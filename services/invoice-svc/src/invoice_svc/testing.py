@@ -7,10 +7,14 @@ Payloads follow the producers' contracts (billing core: tools/sim's `sim.contrac
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from kit.clock import SHANGHAI
 from kit.messaging import CloudEvent, new_event
+from kit.money import split_tax_inclusive
+
+from invoice_svc.documents.model import DocumentLine, InvoiceDocument, Party
 
 BILLING_CORE = "/billing-core"
 IAM = "/services/iam-svc"
@@ -90,3 +94,26 @@ def account_event(uin: str, what: str = "verified", *, site: str = "mainland",
             "verified_at": None if verification_type == "none" else (
                 (time or datetime.now(SHANGHAI)).isoformat()), **extra}
     return _event(f"billing.account.{what}.v1", data, uin, source=IAM, time=time)
+
+
+# --- invoice documents (the face of a 数电 invoice, for renderer tests) ---------------------
+
+NUMBER = "26442000000000000123"
+BLUE_NUMBER = "26442000000000000001"
+FORM_NUMBER = "44010020260901000077"
+BUYER = Party("腾讯科技（深圳）有限公司", "9144030071526726XG")
+SELLER = Party("示例云计算（深圳）有限公司", "91440300MA5FQ2LT1Y", "深圳市南山区科技园示例路 1 号",
+               "0755-86000000", "招商银行深圳分行科技园支行", "755900000000001")
+
+
+def document_line(name: str, amount_fen: int, rate: str = "0.06", **extra: object) -> DocumentLine:
+    net, tax = split_tax_inclusive(amount_fen, Decimal(rate))
+    return DocumentLine(f"*信息技术服务*{name}", net, Decimal(rate), tax, **extra)  # type: ignore[arg-type]
+
+
+def sample_invoice(lines: tuple[DocumentLine, ...], **changes: object) -> InvoiceDocument:
+    values: dict[str, object] = {
+        "number": NUMBER, "issued_at": datetime(2026, 9, 1, 10, 11, 12, tzinfo=SHANGHAI),
+        "kind": "special", "buyer": BUYER, "seller": SELLER, "lines": lines, "drawer": "张三",
+        "remark": "账期2026-08 账号1234567890"}
+    return InvoiceDocument(**(values | changes))  # type: ignore[arg-type]

@@ -313,14 +313,12 @@ async def test_inv_req_17_issued_invoice_is_mailed_with_pdf_and_xml(make_invoice
     """The issued invoice reaches the delivery email through the outbox, the mailer's queue
     and SMTP, with the PDF and XML attached exactly as stored."""
     import email
-    import socket
 
     from aiosmtpd.controller import Controller
     from kit.messaging.probe import wait_for
+    from kit.testing import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     sink = _Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()

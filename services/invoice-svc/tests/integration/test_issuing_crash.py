@@ -5,22 +5,19 @@ invoice per order number on the platform, and no number twice in our records."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest_asyncio
-import uvicorn
 from invoice_svc.taxplatform.server import create_simulator_app
 from invoice_svc.taxplatform.simulated import SimulatedTaxPlatform
 from kit.messaging.probe import wait_for
+from kit.testing import free_port, serving
 
 from .test_issuing import account_with_money, apply
 
@@ -29,38 +26,19 @@ UNSETTLED = "SELECT count(*) FROM invoices WHERE status IN ('applied', 'issuing'
 APPLICATIONS = 30
 
 
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the test runner owns the signals
-        yield
-
-
 @pytest_asyncio.fixture
 async def platform_url() -> AsyncIterator[tuple[SimulatedTaxPlatform, str]]:
     """A simulated platform (real clock, 50 ms latency) served over HTTP by this process, so
     it outlives the invoice-svc process the test kills."""
     platform = SimulatedTaxPlatform(latency=timedelta(milliseconds=50))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = _QuietServer(uvicorn.Config(create_simulator_app(platform), lifespan="off",
-                                         log_config=None, access_log=False,
-                                         timeout_graceful_shutdown=0.5))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield platform, f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serving(create_simulator_app(platform)) as url:
+        yield platform, url
 
 
 def start_issuing(database_url: str, platform: str) -> subprocess.Popen[bytes]:
     """invoice-svc as its own process: only the issuing worker has work (the test made the
     applications through another instance on the same database)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "INVOICE_DATABASE_URL": database_url, "INVOICE_BUS": "inprocess",
            "INVOICE_TAX_PLATFORM": platform, "INVOICE_ISSUING_BATCH_SIZE": "10",
            "INVOICE_ISSUING_POLL_SECONDS": "0.05", "INVOICE_ISSUING_CHECK_SECONDS": "0.1",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -14,31 +13,12 @@ import pypdfium2
 import pytest
 from fontTools.ttLib import TTFont
 from invoice_svc.documents import fonts
-from invoice_svc.documents.model import DocumentLine, InvoiceDocument, Party
+from invoice_svc.documents.model import Party
 from invoice_svc.documents.pdf import render_invoice_pdf
-from kit.clock import SHANGHAI
-from kit.money import split_tax_inclusive
+from invoice_svc.testing import BLUE_NUMBER, BUYER, FORM_NUMBER, NUMBER, SELLER
+from invoice_svc.testing import document_line as line
+from invoice_svc.testing import sample_invoice as invoice
 from pdfminer.pdftypes import PDFStream, resolve1
-
-NUMBER = "26442000000000000123"
-BLUE_NUMBER = "26442000000000000001"
-FORM_NUMBER = "44010020260901000077"
-BUYER = Party("腾讯科技（深圳）有限公司", "9144030071526726XG")
-SELLER = Party("示例云计算（深圳）有限公司", "91440300MA5FQ2LT1Y", "深圳市南山区科技园示例路 1 号",
-               "0755-86000000", "招商银行深圳分行科技园支行", "755900000000001")
-
-
-def line(name: str, amount_fen: int, rate: str = "0.06", **extra: object) -> DocumentLine:
-    net, tax = split_tax_inclusive(amount_fen, Decimal(rate))
-    return DocumentLine(f"*信息技术服务*{name}", net, Decimal(rate), tax, **extra)  # type: ignore[arg-type]
-
-
-def invoice(lines: tuple[DocumentLine, ...], **changes: object) -> InvoiceDocument:
-    values: dict[str, object] = {
-        "number": NUMBER, "issued_at": datetime(2026, 9, 1, 10, 11, 12, tzinfo=SHANGHAI),
-        "kind": "special", "buyer": BUYER, "seller": SELLER, "lines": lines, "drawer": "张三",
-        "remark": "账期2026-08 账号1234567890"}
-    return InvoiceDocument(**(values | changes))  # type: ignore[arg-type]
 
 
 def money(fen: int) -> str:

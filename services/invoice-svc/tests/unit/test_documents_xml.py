@@ -10,31 +10,13 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from invoice_svc.documents.model import DocumentLine, InvoiceDocument, Party
+from invoice_svc.documents.model import InvoiceDocument, Party
 from invoice_svc.documents.xml import parse_invoice_xml, render_invoice_xml
+from invoice_svc.testing import BLUE_NUMBER, BUYER, FORM_NUMBER, NUMBER
+from invoice_svc.testing import document_line as line
+from invoice_svc.testing import sample_invoice as invoice
 from kit.clock import SHANGHAI
-from kit.money import parse_yuan, split_tax_inclusive
-
-NUMBER = "26442000000000000123"
-BLUE_NUMBER = "26442000000000000001"
-FORM_NUMBER = "44010020260901000077"
-BUYER = Party("腾讯科技（深圳）有限公司", "9144030071526726XG")
-SELLER = Party("示例云计算（深圳）有限公司", "91440300MA5FQ2LT1Y", "深圳市南山区科技园示例路 1 号",
-               "0755-86000000", "招商银行深圳分行科技园支行", "755900000000001")
-
-
-def line(name: str, amount_fen: int, rate: str = "0.06", **extra: object) -> DocumentLine:
-    net, tax = split_tax_inclusive(amount_fen, Decimal(rate))
-    return DocumentLine(f"*信息技术服务*{name}", net, Decimal(rate), tax, **extra)  # type: ignore[arg-type]
-
-
-def invoice(lines: tuple[DocumentLine, ...], **changes: object) -> InvoiceDocument:
-    values: dict[str, object] = {
-        "number": NUMBER, "issued_at": datetime(2026, 9, 1, 10, 11, 12, tzinfo=SHANGHAI),
-        "kind": "special", "buyer": BUYER, "seller": SELLER, "lines": lines, "drawer": "张三",
-        "remark": "账期2026-08 账号1234567890"}
-    return InvoiceDocument(**(values | changes))  # type: ignore[arg-type]
-
+from kit.money import parse_yuan
 
 BLUE = invoice((
     line("云服务器", 106000, spec="ecs.g7.large", unit="项", quantity=Decimal(1),

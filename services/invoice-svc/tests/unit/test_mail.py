@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -25,6 +24,7 @@ from invoice_svc.mail import (
 )
 from invoice_svc.mail.errors import MailAddressInvalid
 from kit.clock import FrozenClock
+from kit.testing import free_port
 
 NUMBER = "25442000000123456789"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
@@ -117,12 +117,6 @@ def test_bad_arguments_are_refused() -> None:
 
 
 # --------------------------------------------------------------------------- SMTP
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Sink:

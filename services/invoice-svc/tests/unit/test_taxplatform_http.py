@@ -3,11 +3,9 @@ protocol, on a real socket for timeouts and refused connections; plus `build_tax
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from invoice_svc.documents.model import DocumentLine, InvoiceDocument, Party
 from invoice_svc.taxplatform.factory import build_tax_platform
 from invoice_svc.taxplatform.http_client import HttpTaxPlatform
@@ -38,6 +35,7 @@ from invoice_svc.taxplatform.interface import (
 from invoice_svc.taxplatform.server import build, create_simulator_app
 from invoice_svc.taxplatform.simulated import OffsetClock, SimulatedTaxPlatform
 from kit.clock import FrozenClock
+from kit.testing import serving
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 LATENCY = timedelta(seconds=5)
@@ -364,29 +362,11 @@ async def test_transport_errors_mean_unavailable(error: type[httpx.TransportErro
 # --- on a real socket -----------------------------------------------------------------------------
 
 
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the test runner owns the signals
-        yield
-
-
 @pytest_asyncio.fixture
 async def served(platform: SimulatedTaxPlatform) -> AsyncIterator[str]:
-    """The simulator under uvicorn on a free port, in the test's event loop. The socket is
-    listening before the server task starts, so requests queue instead of racing start-up."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = _QuietServer(uvicorn.Config(create_simulator_app(platform), lifespan="off",
-                                         log_config=None, access_log=False,
-                                         timeout_graceful_shutdown=0.2))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    """The simulator under uvicorn on a free port, in the test's event loop."""
+    async with serving(create_simulator_app(platform), graceful_seconds=0.2) as url:
+        yield url
 
 
 async def test_a_slow_answer_over_a_real_socket_times_out_as_unavailable(served: str) -> None:

@@ -12,12 +12,11 @@ from kit.errors import InvalidParameterValue
 from invoice_svc.common.deps import CustomerCaller, RuntimeDep
 from invoice_svc.common.times import shanghai_day_end, shanghai_day_start
 from invoice_svc.records import service
+from invoice_svc.returns.rules import Status
 
 router = APIRouter(tags=["invoice records"])
 
 InvoiceId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")]
-Status = Literal["applied", "issuing", "issued", "mailed", "failed", "revoked", "return_pending",
-                 "red_letter_pending", "returning", "return_rejected", "voided"]
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "ofd": "application/ofd"}
 
@@ -25,7 +24,7 @@ MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "ofd": "appli
 @router.get("/v1/invoices", summary="Invoice records, newest first (INV-REQ-20)")
 async def describe_invoices(
     caller: CustomerCaller, runtime: RuntimeDep,
-    status: Annotated[list[Status] | None, Query(max_length=12)] = None,
+    status: Annotated[list[Status] | None, Query(max_length=len(Status))] = None,
     start_date: Annotated[date | None, Query(description="Asia/Shanghai, inclusive")] = None,
     end_date: Annotated[date | None, Query(description="Asia/Shanghai, inclusive")] = None,
     invoice_type: Annotated[Literal["personal_general", "enterprise_general",
