@@ -105,6 +105,10 @@ def _validation_code(errors: list[dict[str, Any]]) -> tuple[str, str]:
     return "InvalidParameterValue", f"{loc}: {msg}" if loc else msg
 
 
+_FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
+"""FastAPI's detail when ``json.loads`` fails with something other than a decode error."""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> Response:
@@ -117,9 +121,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "ResourceNotFound", 405: "UnsupportedOperation",
+        code = {400: "InvalidParameter", 404: "ResourceNotFound", 405: "UnsupportedOperation",
                 413: "RequestSizeLimitExceeded"}.get(exc.status_code, "FailedOperation")
-        return problem(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if message == _FASTAPI_BODY_PARSE_ERROR:  # nested too deeply, a 5,000-digit number...
+            message = "the request body could not be read as JSON"
+        return problem(exc.status_code, code, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:

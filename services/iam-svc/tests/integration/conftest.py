@@ -104,6 +104,16 @@ class Iam:
                     select(func.count()).select_from(table))).scalar_one()
         return result
 
+    async def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every domain table, in a stable order: to prove nothing changed."""
+        result = {}
+        async with self.app.state.runtime.db.engine.connect() as conn:
+            for name in DOMAIN_TABLES:
+                table = metadata.tables[name]
+                rows = (await conn.execute(select(table))).all()
+                result[name] = sorted((tuple(row) for row in rows), key=repr)
+        return result
+
     async def rows(self, sql: str, **params: Any) -> list[Any]:
         async with self.app.state.runtime.db.engine.connect() as conn:
             return list((await conn.execute(text(sql), params)).all())

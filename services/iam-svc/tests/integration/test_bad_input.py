@@ -42,8 +42,21 @@ CASES = [
      {"Idempotency-Key": "k" * 129}, 400, IPV),
     ("AddUser long client_token", "POST", "/v1/users", {"name": "ok", "client_token": "k" * 129},
      None, None, 400, IPV),
+    ("AddUser surrogate remark", "POST", "/v1/users",
+     ("raw", '{"name": "ok", "remark": "a\\ud800b"}'), None, None, 400, IPV),
+    ("AddUser console_login true", "POST", "/v1/users", {"name": "ok", "console_login": True},
+     None, None, 400, IPV),
+    ("AddUser deeply nested body", "POST", "/v1/users", ("raw", "[" * 5000 + "]" * 5000), None,
+     None, 400, "InvalidParameter"),
+    ("AddUser huge integer", "POST", "/v1/users",
+     ("raw", '{"name": "ok", "console_login": ' + "9" * 5000 + "}"), None, None, 400,
+     "InvalidParameter"),
     # GetUser / DeleteUser
     ("GetUser long name", "GET", "/v1/users/" + "x" * 65, None, None, None, 400, IPV),
+    ("GetUser bad chars", "GET", "/v1/users/bad%20name", None, None, None, 400, IPV),
+    ("DeleteUser bad chars", "DELETE", "/v1/users/a%2Fb", None, None, None, 404,
+     "ResourceNotFound"),
+    ("DeleteUser long name", "DELETE", "/v1/users/" + "x" * 65, None, None, None, 400, IPV),
     ("GetUser unknown", "GET", "/v1/users/nobody", None, None, None, 404,
      "ResourceNotFound.User"),
     ("DeleteUser unknown", "DELETE", "/v1/users/nobody", None, None, None, 404,
@@ -56,11 +69,15 @@ CASES = [
     ("CreateGroup long", "POST", "/v1/groups", {"group_name": "g" * 65}, None, None, 400, IPV),
     ("CreateGroup remark type", "POST", "/v1/groups", {"group_name": "x", "remark": 1}, None,
      None, 400, IPV),
+    ("CreateGroup surrogate remark", "POST", "/v1/groups",
+     ("raw", '{"group_name": "x", "remark": "\\udfff"}'), None, None, 400, IPV),
     ("CreateGroup taken", "POST", "/v1/groups", {"group_name": "finance"}, None, None, 409,
      "InvalidParameter.GroupNameInUse"),
     ("ListGroups page 0", "GET", "/v1/groups", None, {"page": 0}, None, 400, IPV),
     ("ListGroups rp 201", "GET", "/v1/groups", None, {"rp": 201}, None, 400, IPV),
     ("ListGroups page text", "GET", "/v1/groups", None, {"page": "two"}, None, 400, IPV),
+    ("ListGroups long keyword", "GET", "/v1/groups", None, {"keyword": "k" * 129}, None, 400,
+     IPV),
     ("DeleteGroup id 0", "DELETE", "/v1/groups/0", None, None, None, 400, IPV),
     ("DeleteGroup unknown", "DELETE", "/v1/groups/987654321", None, None, None, 404,
      "ResourceNotFound.Group"),
@@ -82,6 +99,16 @@ CASES = [
     ("RemoveUserFromGroup unknown group", "DELETE", "/v1/group-memberships",
      {"info": [{"group_id": 987654321, "uin": "{alice}"}]}, None, None, 404,
      "ResourceNotFound.Group"),
+    ("RemoveUserFromGroup missing info", "DELETE", "/v1/group-memberships", {}, None, None,
+     400, MISSING),
+    ("RemoveUserFromGroup empty", "DELETE", "/v1/group-memberships", {"info": []}, None, None,
+     400, IPV),
+    ("RemoveUserFromGroup bad uin", "DELETE", "/v1/group-memberships",
+     {"info": [{"group_id": "{group}", "uin": "1e3"}]}, None, None, 400, IPV),
+    ("RemoveUserFromGroup group true", "DELETE", "/v1/group-memberships",
+     {"info": [{"group_id": True, "uin": "{alice}"}]}, None, None, 400, IPV),
+    ("RemoveUserFromGroup too many", "DELETE", "/v1/group-memberships",
+     {"info": [{"group_id": 1, "uin": "1"}] * 51}, None, None, 400, IPV),
     # CreatePolicy / GetPolicy / ListPolicies / DeletePolicy
     ("CreatePolicy missing document", "POST", "/v1/policies", {"policy_name": "p"}, None, None,
      400, MISSING),
@@ -101,6 +128,19 @@ CASES = [
     ("CreatePolicy taken", "POST", "/v1/policies",
      {"policy_name": "mine", "policy_document": POLICY}, None, None, 409,
      "FailedOperation.PolicyNameInUse"),
+    ("CreatePolicy nested document", "POST", "/v1/policies",
+     {"policy_name": "p", "policy_document": '{"version": "2.0", "statement": '
+      + "[" * 2500 + "]" * 2500 + "}"}, None, None, 400, "InvalidParameter.PolicyDocument"),
+    ("CreatePolicy huge integer in document", "POST", "/v1/policies",
+     {"policy_name": "p", "policy_document": '{"version": "2.0", "statement": [{"n": '
+      + "9" * 4400 + "}]}"}, None, None, 400, "InvalidParameter.PolicyDocument"),
+    ("CreatePolicy surrogate description", "POST", "/v1/policies",
+     ("raw", json.dumps({"policy_name": "p", "policy_document": POLICY,
+                         "description": "x"}).replace('"x"', '"\\ud800"')), None, None, 400,
+     IPV),
+    ("CreatePolicy document type", "POST", "/v1/policies",
+     {"policy_name": "p", "policy_document": 5}, None, None, 400,
+     "InvalidParameter.PolicyDocument"),
     ("GetPolicy text id", "GET", "/v1/policies/abc", None, None, None, 400, IPV),
     ("GetPolicy huge id", "GET", "/v1/policies/99999999999999999999999", None, None, None,
      400, IPV),
@@ -112,6 +152,10 @@ CASES = [
     ("DeletePolicy empty", "DELETE", "/v1/policies", {"policy_id": []}, None, None, 400, IPV),
     ("DeletePolicy not a list", "DELETE", "/v1/policies", {"policy_id": "x"}, None, None,
      400, IPV),
+    ("DeletePolicy too many", "DELETE", "/v1/policies", {"policy_id": list(range(1, 52))},
+     None, None, 400, IPV),
+    ("DeletePolicy true", "DELETE", "/v1/policies", {"policy_id": [True]}, None, None, 400,
+     IPV),
     ("DeletePolicy one unknown", "DELETE", "/v1/policies",
      {"policy_id": ["{policy}", 987654321]}, None, None, 404, "ResourceNotFound.Policy"),
     ("DeletePolicy preset", "DELETE", "/v1/policies", {"policy_id": ["{policy}", "{preset}"]}, None,
@@ -123,6 +167,10 @@ CASES = [
      MISSING),
     ("AttachUserPolicy negative", "POST", "/v1/users/{alice}/policies", {"policy_id": -1},
      None, None, 400, IPV),
+    ("AttachUserPolicy true", "POST", "/v1/users/{alice}/policies", {"policy_id": True},
+     None, None, 400, IPV),
+    ("AttachUserPolicy huge", "POST", "/v1/users/{alice}/policies", {"policy_id": 2**63},
+     None, None, 400, IPV),
     ("AttachUserPolicy unknown user", "POST", "/v1/users/123456/policies",
      {"policy_id": "{policy}"}, None, None, 404, "ResourceNotFound.User"),
     ("AttachUserPolicy unknown policy", "POST", "/v1/users/{alice}/policies",
@@ -131,16 +179,32 @@ CASES = [
      400, IPV),
     ("DetachUserPolicy unknown user", "DELETE", "/v1/users/123456/policies/{policy}", None,
      None, None, 404, "ResourceNotFound.User"),
+    ("DetachUserPolicy bad uin", "DELETE", "/v1/users/abc/policies/{policy}", None, None,
+     None, 400, IPV),
+    ("DetachUserPolicy huge id", "DELETE", "/v1/users/{alice}/policies/9223372036854775808",
+     None, None, None, 400, IPV),
     ("AttachGroupPolicy id 0", "POST", "/v1/groups/0/policies", {"policy_id": 1}, None, None,
      400, IPV),
     ("AttachGroupPolicy unknown group", "POST", "/v1/groups/987654321/policies",
      {"policy_id": "{policy}"}, None, None, 404, "ResourceNotFound.Group"),
+    ("AttachGroupPolicy missing", "POST", "/v1/groups/{group}/policies", {}, None, None, 400,
+     MISSING),
+    ("AttachGroupPolicy true", "POST", "/v1/groups/{group}/policies", {"policy_id": True},
+     None, None, 400, IPV),
     ("DetachGroupPolicy unknown policy", "DELETE", "/v1/groups/{group}/policies/987654321",
      None, None, None, 404, "ResourceNotFound.Policy"),
+    ("DetachGroupPolicy text id", "DELETE", "/v1/groups/{group}/policies/abc", None, None,
+     None, 400, IPV),
+    ("DetachGroupPolicy group 0", "DELETE", "/v1/groups/0/policies/{policy}", None, None,
+     None, 400, IPV),
     ("ListAttached attach_type", "GET", "/v1/users/{alice}/policies", None,
      {"attach_type": 3}, None, 400, IPV),
     ("ListAttached unknown user", "GET", "/v1/users/123456/policies", None, None, None, 404,
      "ResourceNotFound.User"),
+    ("ListAttached page 0", "GET", "/v1/users/{alice}/policies", None, {"page": 0}, None, 400,
+     IPV),
+    ("ListAttached rp 201", "GET", "/v1/users/{alice}/policies", None, {"rp": 201}, None, 400,
+     IPV),
     # API keys
     ("CreateAccessKey bad target", "POST", "/v1/access-keys", {"target_uin": "abc"}, None,
      None, 400, IPV),
@@ -168,6 +232,10 @@ CASES = [
      "ResourceNotFound.AccessKey"),
     ("DeleteAccessKey bad target", "DELETE", "/v1/access-keys/{key}", {"target_uin": "-1"},
      None, None, 400, IPV),
+    ("DeleteAccessKey bad id", "DELETE", "/v1/access-keys/AKID-1", None, None, None, 400,
+     IPV),
+    ("DeleteAccessKey long id", "DELETE", "/v1/access-keys/AKID" + "x" * 200, None, None,
+     None, 400, IPV),
     # account
     ("Verify type", "POST", "/v1/account/verification",
      {"verification_type": "company", "legal_name": "x"}, None, None, 400, IPV),
@@ -254,7 +322,7 @@ async def _send(iam, names, method, path, body, params, headers, caller):
 
 async def test_bad_input_on_every_management_endpoint_changes_nothing(iam):
     names = await _setup(iam)
-    before = await iam.counts()
+    before = await iam.snapshot()
     failures = []
     for label, method, path, body, params, headers, status, code in CASES:
         answer = await _send(iam, names, method, path, body, params, headers,
@@ -264,12 +332,12 @@ async def test_bad_input_on_every_management_endpoint_changes_nothing(iam):
                 "detail"):
             failures.append((label, answer.status_code, problem))
     assert failures == []
-    assert await iam.counts() == before
+    assert await iam.snapshot() == before
 
 
 async def test_bad_input_on_internal_endpoints_changes_nothing(iam):
     names = await _setup(iam)
-    before = await iam.counts()
+    before = await iam.snapshot()
     failures = []
     for label, method, path, body, params, status, code in INTERNAL_CASES:
         answer = await _send(iam, names, method, path, body, params, None, ("service",))
@@ -277,7 +345,7 @@ async def test_bad_input_on_internal_endpoints_changes_nothing(iam):
         if answer.status_code != status or problem.get("code") != code:
             failures.append((label, answer.status_code, problem))
     assert failures == []
-    assert await iam.counts() == before
+    assert await iam.snapshot() == before
 
 
 async def test_every_management_route_has_a_bad_input_case():

@@ -196,6 +196,11 @@ MALFORMED = [
         "policy variables are only allowed in string operators",
     ),
     ('{"version": "2.0", "version": "2.0", "statement": []}', "duplicate element 'version'"),
+    ('{"version": "2.0", "statement": ' + "[" * 3000 + "]" * 3000 + "}", "nested too deeply"),
+    ('{"version": "2.0", "statement": [{"x": ' + "9" * 4400 + "}]}", "not valid JSON"),
+    (bad_statement(action="contract:\udc00"), "lone UTF-16 surrogate"),
+    (json.dumps(bad_statement(action="contract:Get")).replace("Get", "\\ud800"),
+     "lone UTF-16 surrogate"),
 ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -19,6 +21,7 @@ from iam_svc.policies import (
     decide,
     parse_policy,
 )
+from iam_svc.policies.conditions import like_pattern_regex
 
 
 def _load_naive_cam():  # type: ignore[no-untyped-def]
@@ -460,3 +463,40 @@ def test_cam_req_1_resource_wildcards_match_per_segment(
         and glob(name, r_name)
     )
     assert got is expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pattern=st.text(st.sampled_from("ab?*"), max_size=8),
+    text=st.text(st.sampled_from("ab"), max_size=8),
+)
+def test_cam_req_1_string_like_matches_exactly_the_glob(pattern: str, text: str) -> None:
+    """string_like with any number of `*` and `?` agrees with the naive recursive glob."""
+    got = like_pattern_regex(pattern).fullmatch(text) is not None
+    assert got is glob(pattern, text, question_mark=True)
+
+
+_PATHOLOGICAL = """
+from iam_svc.policies import Principal, Request, decide, parse_policy
+stars = "*a" * 12 + "*b"
+policy = parse_policy({"version": "2.0", "statement": [{
+    "effect": "allow", "action": "*",
+    "resource": "qcs::contract::uin/100001:" + stars,
+    "condition": {"string_like": {"qcs:tag": stars}}}]})
+resource = "qcs::contract::uin/100001:" + "a" * 3000
+decision = decide(Principal("100001", "200001"), [policy],
+                  Request("contract:X", resource, {"qcs:tag": "a" * 3000}))
+print(decision.allowed)
+"""
+
+
+def test_many_stars_cannot_make_a_decision_backtrack() -> None:
+    """A policy with many stars against a long resource decides at once (it used to backtrack
+    for minutes, stalling the gateway's event loop). Run in a child process so that a
+    regression fails on the bound instead of hanging the suite; the bound is ~1000x the
+    normal time."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PATHOLOGICAL], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

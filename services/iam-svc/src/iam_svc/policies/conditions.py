@@ -261,11 +261,20 @@ def _policy_value(kind: str, raw: object) -> object:
 
 
 def like_pattern_regex(pattern: str) -> re.Pattern[str]:
-    """``string_like``: ``*`` is any run of characters, ``?`` exactly one; case-sensitive."""
-    parts = []
-    for char in pattern:
-        parts.append(".*" if char == "*" else "." if char == "?" else re.escape(char))
-    return re.compile("".join(parts), re.DOTALL)
+    """``string_like``: ``*`` is any run of characters, ``?`` exactly one; case-sensitive.
+
+    The piece between two stars is matched at its leftmost place in an atomic group (``a*b*c``
+    as ``a(?>.*?b).*c``), so that many stars cannot make a match backtrack exponentially; every
+    piece has a fixed length, so leftmost is always right.
+    """
+    chunks = ["".join("." if c == "?" else re.escape(c) for c in chunk)
+              for chunk in pattern.split("*")]
+    regex = chunks[0]
+    for chunk in chunks[1:-1]:
+        regex += f"(?>.*?{chunk})"
+    if len(chunks) > 1:
+        regex += ".*" + chunks[-1]
+    return re.compile(regex, re.DOTALL)
 
 
 def _build_test(spec: _OperatorSpec, values: tuple[object, ...]) -> Callable[[Any], bool]:

@@ -11,7 +11,8 @@ Matching rules compiled here:
   ``contract:*``, ``*``). Case-sensitive: the reference states no case folding, so a policy must
   spell actions as the API does (``contract:GetContractList``).
 - Actions are matched with a small ``*``-only glob (once per caller and action name); resources
-  with regexes compiled here, since they are matched on every request.
+  with regexes compiled here, since they are matched on every request. Those regexes match in
+  linear time whatever the number of stars (see ``_segment_template``).
 - Resources ``qcs:project:service:region:account:resource``. ``*`` inside one of the first five
   segments stays inside that segment; in the resource segment it matches anything, ``/`` and
   ``:`` included (prefix paths). An empty project, service or region segment means "any"; an
@@ -55,6 +56,7 @@ _ACTION_RE: Final = re.compile(r"[a-z0-9_*-]+:[A-Za-z0-9_*]+")
 _ACCOUNT_RE: Final = re.compile(r"(?:uin|uid)/[^:\s]+|\*")
 _SEGMENT_RE: Final = re.compile(r"[^\s]*")
 _NEVER: Final = "(?!)"
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 # Regex text for a `*` inside one of the first five resource segments, and in the last one.
 _STAR_IN_SEGMENT: Final = "[^:]*"
@@ -143,10 +145,6 @@ def glob_match(chunks: tuple[str, ...], text: str) -> bool:
     return True
 
 
-def _regex_for_glob(pattern: str, star: str) -> str:
-    return star.join(re.escape(chunk) for chunk in pattern.split("*"))
-
-
 @lru_cache(maxsize=8192)
 def _compile(source: str) -> re.Pattern[str]:
     return re.compile(source, re.DOTALL)
@@ -166,15 +164,34 @@ def compile_bound_template(
     return _compile("".join(pieces))
 
 
-def _segment_template(segment: str, star: str) -> list[RegexPart]:
-    """Regex parts for one resource segment, keeping ``${var}`` as substitution points."""
+def _literal_parts(text: str) -> list[RegexPart]:
+    """Escaped literal text with ``${var}`` kept as substitution points."""
     parts: list[RegexPart] = []
     position = 0
-    for match in VARIABLE_RE.finditer(segment):
-        parts.append((False, _regex_for_glob(segment[position : match.start()], star)))
+    for match in VARIABLE_RE.finditer(text):
+        parts.append((False, re.escape(text[position : match.start()])))
         parts.append((True, match.group(1)))
         position = match.end()
-    parts.append((False, _regex_for_glob(segment[position:], star)))
+    parts.append((False, re.escape(text[position:])))
+    return parts
+
+
+def _segment_template(segment: str, star: str) -> list[RegexPart]:
+    """Regex parts for one resource segment, keeping ``${var}`` as substitution points.
+
+    ``*`` becomes ``star`` (``[^:]*`` or ``.*``) without letting the regex backtrack over the
+    stars: every piece between two stars is matched at its leftmost place inside an atomic
+    group, ``a*b*c`` as ``a(?>S*?b)S*c``. Leftmost is always right for a ``*``-only glob (it
+    leaves the most room for the rest), and a pattern with many stars cannot make one match
+    take exponential time: with plain ``.*`` joins, ``*a*a*a*a*a*b`` against a long resource
+    backtracked for tens of seconds.
+    """
+    chunks = segment.split("*")
+    parts = _literal_parts(chunks[0])
+    for chunk in chunks[1:-1]:
+        parts += [(False, f"(?>{star}?"), *_literal_parts(chunk), (False, ")")]
+    if len(chunks) > 1:
+        parts += [(False, star), *_literal_parts(chunks[-1])]
     return parts
 
 
@@ -343,6 +360,8 @@ def _load(document: str | bytes | Mapping[str, object]) -> tuple[Mapping[str, ob
             text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
             raise PolicyDocumentError(f"policy document is not JSON data: {exc}") from None
+        except RecursionError:
+            raise PolicyDocumentError("policy document is nested too deeply") from None
         data: object = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     elif isinstance(document, str):
         text = document
@@ -361,8 +380,16 @@ def _load(document: str | bytes | Mapping[str, object]) -> tuple[Mapping[str, ob
                 f"policy document is not valid JSON: {exc.msg} at line {exc.lineno} "
                 f"column {exc.colno}"
             ) from None
+        except RecursionError:
+            raise PolicyDocumentError("policy document is nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise PolicyDocumentError(f"policy document is not valid JSON: {exc}") from None
     if not isinstance(data, Mapping):
         raise PolicyDocumentError("policy document must be a JSON object")
+    if _SURROGATE.search(text) or _SURROGATE.search(json.dumps(data, ensure_ascii=False)):
+        raise PolicyDocumentError(
+            "policy document contains a lone UTF-16 surrogate, which is not a character"
+        )
     return data, text
 
 
