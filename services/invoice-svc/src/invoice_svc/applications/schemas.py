@@ -4,15 +4,12 @@ bad one is answered `InvalidParameterValue.Amount` naming the field."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
-Amount = Annotated[str, StringConstraints(min_length=1, max_length=32)]
-ClientToken = Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                               pattern=r"^[A-Za-z0-9._:-]+$")]
+from invoice_svc.common.types import Amount, ClientToken, Flag, Month, RecordId
+
 MAX_LINES = 5000
 
 
@@ -56,8 +53,8 @@ class InvoiceRequest(_Body):
     legacy_tax_rate: Literal["0.06", "0.09", "0.13"] | None = None
     remark: str | None = Field(default=None, max_length=2000)
     email: str | None = Field(default=None, max_length=254)
-    show_buyer_bank: bool = False
-    show_seller_bank: bool = False
+    show_buyer_bank: Flag = False
+    show_seller_bank: Flag = False
 
 
 class ApplyRequest(InvoiceRequest):

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
 from invoice_svc.autoinvoicing import service
 from invoice_svc.common.deps import CustomerCaller, RuntimeDep
+from invoice_svc.common.types import Flag
 
 router = APIRouter(tags=["autoinvoicing"])
 
@@ -20,7 +21,7 @@ class SettingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: StrictBool
+    enabled: Flag
     email: str | None = Field(default=None, max_length=254)
 
 

@@ -10,7 +10,8 @@ from kit.errors import InvalidParameterValue
 
 from invoice_svc.common.deps import CustomerCaller, OperatorCaller, RuntimeDep
 from invoice_svc.common.money import to_fen, yuan
-from invoice_svc.common.times import shanghai_day_end, shanghai_day_start
+from invoice_svc.common.times import day_range
+from invoice_svc.common.types import Token
 from invoice_svc.ledger import service
 from invoice_svc.ledger.schemas import LegacyAmountRequest, bill_view, record_view
 
@@ -25,19 +26,16 @@ async def describe_records(
     caller: CustomerCaller, runtime: RuntimeDep,
     start_date: Annotated[date | None, Query(description="Asia/Shanghai, inclusive")] = None,
     end_date: Annotated[date | None, Query(description="Asia/Shanghai, inclusive")] = None,
-    sub_order_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=128,
+    sub_order_id: Annotated[Token | None, Query(min_length=1, max_length=64)] = None,
+    product: Annotated[Token | None, Query(min_length=1, max_length=128,
                                          description="product code or name")] = None,
     invoiceable_only: bool = False, limit: Limit = 20, cursor: Cursor = None,
     offset: Annotated[int, Query(ge=0, le=10000)] = 0,
 ) -> dict[str, Any]:
-    if start_date and end_date and start_date > end_date:
-        raise InvalidParameterValue("start_date is after end_date",
-                                    code="InvalidParameterValue.DateRange")
+    start, end = day_range(start_date, end_date)
     flt = service.RecordFilter(
-        start=shanghai_day_start(start_date) if start_date else None,
-        end=shanghai_day_end(end_date) if end_date else None,
-        sub_order_id=sub_order_id, product=product, invoiceable_only=invoiceable_only)
+        start=start, end=end, sub_order_id=sub_order_id, product=product,
+        invoiceable_only=invoiceable_only)
     async with runtime.db.transaction() as session:
         rows, next_cursor, total = await service.list_records(
             session, caller.uin or "", flt, limit=limit, cursor=cursor, offset=offset)

@@ -8,6 +8,7 @@ from kit.clock import iso
 from pydantic import BaseModel, ConfigDict
 
 from invoice_svc.common.money import yuan
+from invoice_svc.common.types import Amount
 from invoice_svc.ledger.records import kind_label
 
 
@@ -49,4 +50,4 @@ def bill_view(bill: dict[str, Any]) -> dict[str, Any]:
 class LegacyAmountRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: str
+    amount: Amount

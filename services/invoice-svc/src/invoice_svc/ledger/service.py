@@ -34,8 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from invoice_svc.common.cursor import decode_cursor, encode_cursor
-from invoice_svc.common.errors import CursorInvalid
+from invoice_svc.common.cursor import cursor_instant, cursor_text, decode_cursor, encode_cursor
 from invoice_svc.common.sql import upsert_insert
 from invoice_svc.common.times import month_start
 from invoice_svc.ledger.ingest import add_records
@@ -155,11 +154,7 @@ async def list_records(session: AsyncSession, uin: str, flt: RecordFilter, *, li
     stmt = select(r).where(*where)
     if cursor is not None:
         at, record_id = decode_cursor(cursor, 2)
-        try:
-            position = datetime.fromisoformat(at)
-        except (TypeError, ValueError):
-            raise CursorInvalid("cursor is not one this API returned") from None
-        stmt = stmt.where(_before(position, str(record_id)))
+        stmt = stmt.where(_before(cursor_instant(at), cursor_text(record_id)))
     elif offset:
         stmt = stmt.offset(offset)
     rows = (await session.execute(
@@ -382,7 +377,7 @@ async def monthly_bills(session: AsyncSession, uin: str, *, limit: int,
             .group_by(r.c.bill_month).order_by(r.c.bill_month.desc()).limit(limit + 1))
     if cursor is not None:
         (after,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(r.c.bill_month < str(after))
+        stmt = stmt.where(r.c.bill_month < cursor_text(after))
     rows = list((await session.execute(stmt)).all())
     next_cursor = None
     if len(rows) > limit:

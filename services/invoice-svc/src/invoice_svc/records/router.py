@@ -7,17 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from kit.errors import InvalidParameterValue
 
 from invoice_svc.common.deps import CustomerCaller, RuntimeDep
-from invoice_svc.common.times import shanghai_day_end, shanghai_day_start
+from invoice_svc.common.times import day_range
 from invoice_svc.records import service
 from invoice_svc.returns.rules import Status
 
 router = APIRouter(tags=["invoice records"])
 
 InvoiceId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")]
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "ofd": "application/ofd"}
 
 
@@ -35,17 +33,10 @@ async def describe_invoices(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> dict[str, Any]:
-    if start_date and end_date and start_date > end_date:
-        raise InvalidParameterValue("start_date is after end_date",
-                                    code="InvalidParameterValue.DateRange")
-    for day in (start_date, end_date):
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise InvalidParameterValue(f"dates must lie between {FIRST_DAY} and {LAST_DAY}",
-                                        code="InvalidParameterValue.DateRange")
+    start, end = day_range(start_date, end_date)
     flt = service.InvoiceFilter(
         statuses=tuple(status or ()), invoice_type=invoice_type, number=number, method=method,
-        start=shanghai_day_start(start_date) if start_date else None,
-        end=shanghai_day_end(end_date) if end_date else None)
+        start=start, end=end)
     async with runtime.db.transaction() as session:
         rows, next_cursor, total = await service.list_invoices(
             session, caller.uin or "", flt, limit=limit, cursor=cursor)

@@ -20,8 +20,7 @@ from invoice_svc.applications.models import application_allocations as A
 from invoice_svc.applications.models import invoice_applications as APP
 from invoice_svc.applications.models import invoice_lines as LINES
 from invoice_svc.applications.models import invoices as INV
-from invoice_svc.common.cursor import decode_cursor, encode_cursor
-from invoice_svc.common.errors import CursorInvalid
+from invoice_svc.common.cursor import cursor_instant, cursor_text, decode_cursor, encode_cursor
 from invoice_svc.common.money import yuan
 from invoice_svc.issuing.events import INVOICE_REVOKED, InvoiceRevoked
 from invoice_svc.issuing.models import invoice_documents as DOCS
@@ -113,15 +112,7 @@ async def list_invoices(session: AsyncSession, uin: str, flt: InvoiceFilter, *, 
 def _position(cursor: str) -> tuple[datetime, str]:
     """(created_at, invoice_id) of a cursor this API made; anything else is refused."""
     created, invoice_id = decode_cursor(cursor, 2)
-    try:
-        if not isinstance(created, str) or not isinstance(invoice_id, str):
-            raise ValueError
-        at = datetime.fromisoformat(created)
-        if at.tzinfo is None:
-            raise ValueError
-    except ValueError:
-        raise CursorInvalid("cursor is not one this API returned") from None
-    return at, invoice_id
+    return cursor_instant(created), cursor_text(invoice_id)
 
 
 async def get_invoice(session: AsyncSession, uin: str, invoice_id: str) -> Row[Any]:

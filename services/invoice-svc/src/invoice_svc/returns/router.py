@@ -27,6 +27,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from invoice_svc.common.deps import CustomerCaller, OperatorCaller, RuntimeDep
+from invoice_svc.common.types import Flag, Text, Token
 from invoice_svc.returns import service
 from invoice_svc.returns.rules import ReturnRequest
 
@@ -45,8 +46,8 @@ class ReturnBody(BaseModel):
 
     reason: str = Field(max_length=64)
     description: str | None = Field(default=None, max_length=1000)
-    deducted: bool | None = None
-    red_form_number: str | None = Field(default=None, max_length=64)
+    deducted: Flag | None = None
+    red_form_number: Token | None = Field(default=None, max_length=64)
     courier_company: str | None = Field(default=None, max_length=200)
     tracking_number: str | None = Field(default=None, max_length=64)
 
@@ -54,13 +55,13 @@ class ReturnBody(BaseModel):
 class RedFormBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    red_form_number: str | None = Field(default=None, max_length=64)
+    red_form_number: Token | None = Field(default=None, max_length=64)
 
 
 class RejectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=service.DECISION_REASON_MAX)
+    reason: Text = Field(min_length=1, max_length=service.DECISION_REASON_MAX)
 
 
 @router.post("/v1/invoices/{invoice_id}/returns",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from invoice_svc.common.types import ClientToken
 from invoice_svc.titles.rules import TitleInput
 
 TitleType = Literal["personal_general", "enterprise_general", "enterprise_special",
                     "organization_general"]
-ClientToken = Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                               pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 class TitleRequest(BaseModel):
