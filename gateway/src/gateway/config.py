@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 40
 
     max_body_bytes: int = 1024 * 1024
+    body_timeout_seconds: float = 30.0  # the whole request body, once its headers arrived
     trust_forwarded_for: bool = False  # take qcs:ip from X-Forwarded-For (behind an ingress)
 
     # Cache invalidation events: each replica consumes them on its own exclusive queue,

@@ -25,6 +25,7 @@ _STATUS_BY_PREFIX: tuple[tuple[str, int], ...] = (
     ("OperationDenied", 403),
     ("RequestLimitExceeded", 429),
     ("RequestSizeLimitExceeded", 413),
+    ("RequestTimeout", 408),
     ("InvalidAction", 404),
     ("NoSuchVersion", 400),
     ("ResourceNotFound", 404),

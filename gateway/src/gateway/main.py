@@ -134,7 +134,8 @@ def create_app(settings: Settings | None = None, *,
         assertions=Assertions(signer, reuse_seconds=settings.assertion_reuse_seconds),
         upstreams=upstreams,
         registry=registry, max_body_bytes=settings.max_body_bytes,
-        trust_forwarded_for=settings.trust_forwarded_for, access_log=settings.access_log)
+        trust_forwarded_for=settings.trust_forwarded_for, access_log=settings.access_log,
+        body_timeout=settings.body_timeout_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

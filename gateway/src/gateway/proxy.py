@@ -9,6 +9,7 @@ translates parameters and answers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -48,6 +49,23 @@ _NOT_FORWARDED = frozenset({
 })
 
 
+_BODY_UNREAD = frozenset({"RequestTimeout", "RequestSizeLimitExceeded"})
+
+# Headers that must come once: the gateway reads one value, and another may be forwarded.
+_SINGLE = frozenset({"authorization", "host", "content-type", "content-length",
+                     "transfer-encoding", "idempotency-key"})
+
+
+def _repeated(raw: list[tuple[bytes, bytes]]) -> frozenset[str]:
+    seen: set[bytes] = set()
+    repeated: set[str] = set()
+    for name, _ in raw:
+        if name in seen:
+            repeated.add(name.decode("latin-1"))
+        seen.add(name)
+    return frozenset(repeated)
+
+
 class ClientGone(Exception):
     """The client disconnected before its request body arrived."""
 
@@ -57,7 +75,7 @@ class Proxy:
                  authorizer: Authorizer, limiter: RateLimiter, assertions: Assertions,
                  upstreams: Mapping[str, Upstream], registry: CollectorRegistry,
                  max_body_bytes: int = 1024 * 1024, trust_forwarded_for: bool = False,
-                 access_log: str = "errors") -> None:
+                 access_log: str = "errors", body_timeout: float = 30.0) -> None:
         self.table = table
         self.authenticator = authenticator
         self.authorizer = authorizer
@@ -66,6 +84,7 @@ class Proxy:
         self.signer = assertions.signer
         self.upstreams = upstreams
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.trust_forwarded_for = trust_forwarded_for
         self.access_log = access_log
         self.registry = registry
@@ -95,6 +114,8 @@ class Proxy:
                 info["outcome"] = exc.code
                 answer = (api3_error(exc.code, exc.message, rid) if is_api3
                           else rest_error(exc.code, exc.message, rid, exc.status))
+                if exc.code in _BODY_UNREAD:  # what is left of it must not be a next request
+                    answer.headers.append((b"connection", b"close"))
             except ClientGone:
                 return
             except Exception:
@@ -120,7 +141,8 @@ class Proxy:
         method: str = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         raw_query = scope["query_string"].decode("latin-1")
-        key = await self._authenticate(method, raw_path, raw_query, headers, body, info)
+        key = await self._authenticate(scope, method, raw_path, raw_query, headers, body,
+                                       info)
         match = self.table.match_rest(method, raw_path)
         route = match.route
         info["service"], info["action"] = route.service, route.action
@@ -143,11 +165,13 @@ class Proxy:
         if method not in ("GET", "POST"):
             raise GatewayError("UnsupportedOperation", "API 3.0 calls use GET or POST.")
         raw_query = scope["query_string"].decode("latin-1")
-        key = await self._authenticate(method, "/", raw_query, headers, body, info)
+        key = await self._authenticate(scope, method, "/", raw_query, headers, body, info)
         service = str(info["scope_service"])
         route = self.table.match_api3(service, headers.get("x-tc-version"),
                                       headers.get("x-tc-action"))
         info["service"], info["action"] = route.service, route.action
+        if method == "POST":
+            api3.check_content_type(headers.get("content-type"))
         call, values = api3.build_call(route, api3.read_params(method, raw_query, body))
         resource = self.table.resource(route, key.owner_uin, values, display=snake_to_pascal)
         await self.authorizer.authorize(key, route, resource, self._client_ip(scope, headers))
@@ -164,6 +188,16 @@ class Proxy:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise GatewayError("RequestSizeLimitExceeded", f"The request body exceeds "
                                f"{self.max_body_bytes} bytes.")
+        if declared == "0" or (declared is None and "transfer-encoding" not in headers):
+            return await self._receive_body(receive)  # already complete: no timer needed
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                return await self._receive_body(receive)
+        except TimeoutError:
+            raise GatewayError("RequestTimeout", f"The request body did not arrive within "
+                               f"{self.body_timeout:g} s.") from None
+
+    async def _receive_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -179,11 +213,22 @@ class Proxy:
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def _authenticate(self, method: str, raw_path: str, raw_query: str,
+    async def _authenticate(self, scope: Scope, method: str, raw_path: str, raw_query: str,
                             headers: Mapping[str, str], body: bytes,
                             info: dict[str, object]) -> AccessKey:
+        repeated = (_repeated(scope["headers"]) if len(headers) != len(scope["headers"])
+                    else frozenset())
+        if "authorization" in repeated:
+            raise GatewayError("AuthFailure.InvalidAuthorization",
+                               "The Authorization header is given more than once.")
         key, parsed = await self.authenticator.authenticate(
             method, raw_path, raw_query, headers, body, int(time.time()))
+        if repeated:
+            # Verified with the last value, read by a service as the first: one value only.
+            for name in sorted(repeated):
+                if name in _SINGLE or name.startswith("x-tc-") or name in parsed.signed_headers:
+                    raise GatewayError("InvalidParameter",
+                                       f"The header `{name}` is given more than once.")
         info["secret_id"], info["scope_service"] = key.secret_id, parsed.service
         uin_var.set(key.owner_uin)
         if not self.limiter.allow(key.secret_id):

@@ -25,8 +25,12 @@ T = TypeVar("T")
 
 
 def listening_socket(host: str = "127.0.0.1") -> socket.socket:
-    """A TCP socket bound to a free port and already listening."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A TCP socket bound to a free port and already listening.
+
+    Made with ``IPPROTO_TCP`` spelled out: asyncio sets ``TCP_NODELAY`` only on connections
+    whose socket says so (``proto`` 0 does not), and without it a keep-alive answer written in
+    two parts (head, then body) waits about 40 ms for the client's delayed ACK."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     sock.listen(512)

@@ -10,6 +10,8 @@ the ``Idempotency-Key`` header.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,6 +30,13 @@ from gateway.facade.params import (
 )
 
 CLIENT_TOKEN = "client_token"
+MAX_CLIENT_TOKEN = 128
+MAX_BODY_DEPTH = 32  # objects and arrays, the body's own object included
+
+# An Idempotency-Key header value: visible ASCII only (no space, control or line break).
+_CLIENT_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLIENT_TOKEN}}}")
+# Every object key in a JSON text is a string followed by a colon: an upper bound on keys.
+_KEY_END = re.compile(rb'"[ \t\r\n]*:')
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +63,54 @@ def read_params(method: str, raw_query: str, body: bytes) -> dict[str, Any]:
         raise GatewayError("InvalidParameter", "The request body is not valid JSON.") from None
     if not isinstance(params, dict):
         raise GatewayError("InvalidParameter", "The request body must be a JSON object.")
+    if _count_keys(params, 1) != len(_KEY_END.findall(body)):
+        _refuse_duplicate_keys(body)
     return params
+
+
+def check_content_type(value: str | None) -> None:
+    """A POST's body is JSON: ``application/json``, any case, with at most a UTF-8 charset."""
+    media, _, parameters = (value or "").partition(";")
+    if media.strip().lower() != "application/json":
+        raise GatewayError("InvalidParameter", "API 3.0 POST requests must have Content-Type "
+                           "application/json.")
+    for parameter in parameters.split(";"):
+        name, _, given = parameter.partition("=")
+        if name.strip().lower() == "charset" and given.strip().strip('"').lower() not in (
+                "utf-8", "utf8"):
+            raise GatewayError("InvalidParameter", "API 3.0 request bodies are UTF-8 JSON.")
+
+
+def _count_keys(value: Any, depth: int) -> int:
+    """The keys of every object in ``value``; ``GatewayError`` when it nests deeper than
+    ``MAX_BODY_DEPTH`` (parameters never do; the translation and the JSON encoder would fail)."""
+    if depth > MAX_BODY_DEPTH and isinstance(value, dict | list):
+        raise GatewayError("InvalidParameter", f"The parameters nest deeper than "
+                           f"{MAX_BODY_DEPTH} levels.")
+    if isinstance(value, dict):
+        return len(value) + sum(_count_keys(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_keys(v, depth + 1) for v in value)
+    return 0
+
+
+def _refuse_duplicate_keys(body: bytes) -> None:
+    """Fewer keys parsed than written may mean a key given twice (orjson keeps the last one
+    silently); the slow parse tells, and names it."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise GatewayError("InvalidParameter",
+                                   f"The parameter `{key}` is given more than once.")
+            seen[key] = value
+        return seen
+
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):  # orjson read it, so this cannot be a real error
+        return
 
 
 def build_call(route: Route, params: dict[str, Any]) -> tuple[UpstreamCall, dict[str, Any]]:
@@ -66,8 +122,9 @@ def build_call(route: Route, params: dict[str, Any]) -> tuple[UpstreamCall, dict
     headers: list[tuple[bytes, bytes]] = []
     token = rest.pop(CLIENT_TOKEN, None)
     if token is not None:
-        if not isinstance(token, str) or not token:
-            raise GatewayError("InvalidParameterValue", "ClientToken must be a string.")
+        if not isinstance(token, str) or not _CLIENT_TOKEN.fullmatch(token):
+            raise GatewayError("InvalidParameterValue", f"ClientToken must be a string of 1 to "
+                               f"{MAX_CLIENT_TOKEN} visible ASCII characters.")
         headers.append((b"idempotency-key", token.encode()))
     values = dict(rest)
     path = route.path

@@ -194,6 +194,9 @@ class _Node:
 
 
 def _is_index(segment: str) -> bool:
+    """Digits, or what a caller may have meant as a (negative or signed) list index."""
+    if segment[:1] in ("-", "+"):
+        segment = segment[1:]
     return segment.isascii() and segment.isdigit()
 
 
