@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from kit import jsonutil
 from kit.routes import Route
+from kit.types import IDEMPOTENCY_KEY_RE
 
 from gateway.errors import Answer, GatewayError, api3_envelope, api3_error
 from gateway.facade.params import (
@@ -30,11 +31,8 @@ from gateway.facade.params import (
 )
 
 CLIENT_TOKEN = "client_token"
-MAX_CLIENT_TOKEN = 128
 MAX_BODY_DEPTH = 32  # objects and arrays, the body's own object included
 
-# An Idempotency-Key header value: visible ASCII only (no space, control or line break).
-_CLIENT_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLIENT_TOKEN}}}")
 # Every object key in a JSON text is a string followed by a colon: an upper bound on keys.
 _KEY_END = re.compile(rb'"[ \t\r\n]*:')
 
@@ -122,9 +120,9 @@ def build_call(route: Route, params: dict[str, Any]) -> tuple[UpstreamCall, dict
     headers: list[tuple[bytes, bytes]] = []
     token = rest.pop(CLIENT_TOKEN, None)
     if token is not None:
-        if not isinstance(token, str) or not _CLIENT_TOKEN.fullmatch(token):
-            raise GatewayError("InvalidParameterValue", f"ClientToken must be a string of 1 to "
-                               f"{MAX_CLIENT_TOKEN} visible ASCII characters.")
+        if not isinstance(token, str) or not IDEMPOTENCY_KEY_RE.fullmatch(token):
+            raise GatewayError("InvalidParameterValue", "ClientToken must be 1 to 128 letters, "
+                               "digits and '._:-'.")
         headers.append((b"idempotency-key", token.encode()))
     values = dict(rest)
     path = route.path

@@ -1,35 +1,20 @@
 """Input types shared by the request schemas; limits follow CAM where CAM states one.
 
-Every string type refuses control characters and lone UTF-16 surrogates (PostgreSQL cannot
-store NUL or a surrogate, and no name or remark needs them). Integer types refuse JSON booleans,
-which pydantic would otherwise read as 0 and 1. Errors surface as `InvalidParameterValue`
-naming the field.
+Every string type refuses control characters and lone UTF-16 surrogates, and integer types
+refuse JSON booleans (kit.types says why). Errors surface as `InvalidParameterValue` naming the
+field. `ClientToken` is kit's, re-exported.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from kit.types import ClientToken as ClientToken  # re-exported
+from kit.types import SingleLine, no_bool
+from pydantic import BeforeValidator, Field, StringConstraints
 
 UIN_PATTERN = r"^[1-9][0-9]{0,19}$"
 MAX_ID = 2**63 - 1
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-
-
-def _no_control_characters(value: str) -> str:
-    match = _CONTROL.search(value)
-    if match:
-        raise ValueError(f"character U+{ord(match.group()):04X} is not allowed")
-    return value
-
-
-def _no_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true or false")
-    return value
 
 
 def _int_to_str(value: Any) -> Any:
@@ -39,12 +24,13 @@ def _int_to_str(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_control_characters)]
+Text = SingleLine
+"""Any other text: no control characters, no lone surrogates."""
 
 Uin = Annotated[str, BeforeValidator(_int_to_str), StringConstraints(pattern=UIN_PATTERN)]
 """An account or sub-user uin: a numeric string (an integer is accepted too)."""
 
-Id = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, BeforeValidator(no_bool), Field(ge=1, le=MAX_ID)]
 """A positive 64-bit id (policies, groups, sub-user uids)."""
 
 UserName = Annotated[str, StringConstraints(min_length=1, max_length=64,
@@ -67,13 +53,9 @@ CountryCode = Annotated[str, StringConstraints(min_length=1, max_length=8,
                                                pattern=r"^\+?[0-9]{1,6}$")]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254,
                                          pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$")]
-Flag = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=1)]
+Flag = Annotated[int, BeforeValidator(no_bool), Field(ge=0, le=1)]
 """CAM's 0/1 switches."""
 
-ClientToken = Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                               pattern=r"^[A-Za-z0-9._:-]+$")]
-"""An idempotency key (`Idempotency-Key` header, or `client_token` from API 3.0)."""
-
-Page = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=200)]
-PageSize = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=200)]
+Page = Annotated[int, BeforeValidator(no_bool), Field(ge=1, le=200)]
+PageSize = Annotated[int, BeforeValidator(no_bool), Field(ge=1, le=200)]
 Keyword = Annotated[Text, StringConstraints(min_length=1, max_length=128)]

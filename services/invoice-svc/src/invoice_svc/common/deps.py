@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from kit.identity import Caller, current_caller
 from kit.service import Runtime
+from kit.types import ClientToken
 
 from invoice_svc.common.errors import CallerKindRefused
 from invoice_svc.config import Settings
@@ -39,7 +40,4 @@ CustomerCaller = Annotated[Caller, Depends(customer_caller)]
 OperatorCaller = Annotated[Caller, Depends(operator_caller)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$"),
-]
+IdempotencyKey = Annotated[ClientToken | None, Header(alias="Idempotency-Key")]
