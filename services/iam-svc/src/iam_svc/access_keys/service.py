@@ -148,10 +148,12 @@ async def delete_key(work: Work, owner_uin: str, secret_id: str,
 
 
 async def delete_keys_of(work: Work, owner_uin: str, sub_uin: str) -> None:
-    rows = (await work.session.execute(
-        select(access_keys.c.secret_id).where(_principal(owner_uin, sub_uin)))).all()
-    for (secret_id,) in rows:
-        await work.session.execute(delete(access_keys).where(access_keys.c.secret_id == secret_id))
+    """Delete a principal's keys; one `deleted` event per key this transaction deleted (a key
+    deleted meanwhile by a concurrent DeleteAccessKey is not announced twice)."""
+    deleted = (await work.session.execute(
+        delete(access_keys).where(_principal(owner_uin, sub_uin))
+        .returning(access_keys.c.secret_id))).scalars().all()
+    for secret_id in sorted(deleted):
         await work.emit(key_changed(work, secret_id, owner_uin, sub_uin, "deleted"))
 
 

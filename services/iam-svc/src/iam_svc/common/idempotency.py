@@ -22,9 +22,9 @@ from kit.clock import utc
 from kit.idempotency import RETENTION, ConcurrentModification, IdempotencyKeyReused, Outcome
 from kit.identity import Caller
 from sqlalchemy import Column, DateTime, String, Table, Text, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from iam_svc.common.work import Runner, Work
+from iam_svc.common.work import Runner, Work, lost_race
 from iam_svc.db import metadata
 
 idempotency_keys = Table(
@@ -68,7 +68,9 @@ async def create_once(runner: Runner, *, scope: str, key: str | None, request_ha
                 await session.execute(update(idempotency_keys).where(where).values(
                     response=sealed))
                 return Outcome(body)
-        except IntegrityError as exc:
+        except DBAPIError as exc:
+            if not isinstance(exc, IntegrityError) and not lost_race(exc):
+                raise
             if attempt == 0:
                 continue  # a concurrent first request won: read its answer
             raise ConcurrentModification(

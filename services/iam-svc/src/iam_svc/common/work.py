@@ -16,13 +16,29 @@ from kit.idempotency import ConcurrentModification
 from kit.messaging import CloudEvent, add_events, new_event
 from kit.service import Runtime
 from sqlalchemy import Table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iam_svc.common.crypto import SecretCipher
 
 T = TypeVar("T")
 SOURCE = "/services/iam-svc"
+LOST_RACE_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
+
+
+def lost_race(exc: BaseException) -> bool:
+    """True when PostgreSQL aborted the transaction for a conflict with a concurrent one
+    (deadlock, serialization failure): the work rolled back and retrying it is safe."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if state in LOST_RACE_SQLSTATES:
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
 
 
 @dataclass
@@ -53,11 +69,14 @@ class Runner:
         return Work(session, self.runtime.clock, self.runtime.outbox, self.cipher)
 
     async def run(self, fn: Callable[[Work], Awaitable[T]]) -> T:
-        """Run `fn` in one transaction. A unique-constraint race with a concurrent request
-        answers 409 `FailedOperation.ConcurrentModification` (never a 500)."""
+        """Run `fn` in one transaction. A unique-constraint race with a concurrent request,
+        or a deadlock the database broke, answers 409 `FailedOperation.ConcurrentModification`
+        (never a 500). The services lock rows in a fixed order, so this is a safety net."""
         try:
             async with self.runtime.db.transaction() as session:
                 return await fn(self.work(session))
-        except IntegrityError as exc:
-            raise ConcurrentModification(
-                "a concurrent request changed the same data; retry the request") from exc
+        except DBAPIError as exc:
+            if isinstance(exc, IntegrityError) or lost_race(exc):
+                raise ConcurrentModification(
+                    "a concurrent request changed the same data; retry the request") from exc
+            raise

@@ -25,6 +25,7 @@ from iam_svc.groups.repository import get_group, member_uins
 from iam_svc.groups.schemas import CreateGroupIn, GroupIdOfUidInfo
 from iam_svc.policies.events import policy_changed
 from iam_svc.policies.models import group_policies
+from iam_svc.policies.service import hold_attached_policies
 from iam_svc.users import repository as users
 
 MAX_GROUPS = 300
@@ -67,19 +68,28 @@ async def list_groups(session: AsyncSession, owner_uin: str, page: int, rp: int,
 
 async def _resolve(session: AsyncSession, owner_uin: str,
                    info: list[GroupIdOfUidInfo]) -> list[tuple[Row[Any], Row[Any]]]:
-    pairs: dict[tuple[int, int], tuple[Row[Any], Row[Any]]] = {}
+    """The (group, sub-user) pairs of a batch, deduplicated, with every sub-user and group
+    involved locked. Locks are taken in one order (sub-users by uid, then groups by id) whatever
+    the order of the batch, so concurrent batches cannot deadlock; the sub-user's lock
+    serialises the per-user group limit and DeleteUser, the group's lock DeleteGroup."""
+    wanted: list[tuple[int, int]] = []
     for index, item in enumerate(info):
         if item.uid is None and item.uin is None:
             raise MissingParameter(f"info[{index}]: give the sub-user's uid or uin",
                                    details={"field": f"info[{index}].uin"})
-        group = await get_group(session, owner_uin, item.group_id, lock=True)
+        group = await get_group(session, owner_uin, item.group_id)
         user = (await users.by_uin(session, owner_uin, item.uin) if item.uin is not None
                 else await users.by_uid(session, owner_uin, item.uid))  # type: ignore[arg-type]
         if item.uid is not None and user.uid != item.uid:
             raise InvalidParameter(f"info[{index}]: uid {item.uid} and uin {item.uin} are "
                                    "different sub-users", details={"field": f"info[{index}]"})
-        pairs[(group.group_id, user.uid)] = (group, user)
-    return list(pairs.values())
+        wanted.append((group.group_id, user.uid))
+    # Re-read under the locks: a sub-user or group deleted meanwhile is not found (404).
+    locked_users = {uid: await users.by_uid(session, owner_uin, uid, lock=True)
+                    for uid in sorted({uid for _, uid in wanted})}
+    locked_groups = {gid: await get_group(session, owner_uin, gid, lock=True)
+                     for gid in sorted({gid for gid, _ in wanted})}
+    return [(locked_groups[gid], locked_users[uid]) for gid, uid in dict.fromkeys(wanted)]
 
 
 async def _is_member(session: AsyncSession, group_id: int, uid: int) -> bool:
@@ -119,6 +129,8 @@ async def remove_users_from_group(work: Work, owner_uin: str,
 
 async def delete_group(work: Work, owner_uin: str, group_id: int) -> None:
     group = await get_group(work.session, owner_uin, group_id, lock=True)
+    await hold_attached_policies(work.session, group_policies, group_policies.c.group_id,
+                                 group.group_id)
     affected = await member_uins(work.session, group.group_id)
     await work.session.execute(delete(group_members).where(
         group_members.c.group_id == group.group_id))

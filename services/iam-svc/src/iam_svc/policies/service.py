@@ -68,9 +68,17 @@ def _visible(owner_uin: str) -> Any:
     return or_(policies.c.owner_uin == owner_uin, policies.c.owner_uin.is_(None))
 
 
-async def get_visible_policy(session: AsyncSession, owner_uin: str, policy_id: int) -> Row[Any]:
-    row = (await session.execute(select(policies).where(
-        (policies.c.policy_id == policy_id) & _visible(owner_uin)))).first()
+async def get_visible_policy(session: AsyncSession, owner_uin: str, policy_id: int, *,
+                             lock: str | None = None) -> Row[Any]:
+    """`lock`: "attach" takes FOR KEY SHARE (an attachment in progress holds off a concurrent
+    DeletePolicy, not other attachments nor a preset's update); "delete" takes FOR UPDATE
+    (waits for attachments in progress, then sees them)."""
+    query = select(policies).where((policies.c.policy_id == policy_id) & _visible(owner_uin))
+    if lock == "attach":
+        query = query.with_for_update(read=True, key_share=True)
+    elif lock == "delete":
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
     if row is None:
         raise PolicyNotFound(f"policy {policy_id} does not exist")
     return row
@@ -175,6 +183,12 @@ async def delete_policies(work: Work, owner_uin: str, policy_ids: Iterable[int])
         if row.policy_type == PRESET:
             raise PresetPolicyReadOnly(f"policy {row.policy_id} ({row.policy_name}) is a preset "
                                        "policy and cannot be deleted")
+    # Lock the policies (in id order: no deadlock between batches), so an AttachUserPolicy or
+    # AttachGroupPolicy in progress finishes first and its attachment is detached below, and
+    # one starting later finds no policy (404) instead of leaving a dangling attachment.
+    locked = {pid: await get_visible_policy(work.session, owner_uin, pid, lock="delete")
+              for pid in sorted(ids)}
+    rows = [locked[pid] for pid in ids]
     for row in rows:
         direct, group_ids = await _holders(work.session, row.policy_id)
         affected = set(direct)
@@ -189,6 +203,18 @@ async def delete_policies(work: Work, owner_uin: str, policy_ids: Iterable[int])
                                        affected_sub_uins=affected))
 
 
+async def hold_attached_policies(session: AsyncSession, link: Any, column: Any,
+                                 key: int) -> None:
+    """Before deleting a sub-user or group (already locked) with its attachments: take the
+    attach lock (FOR KEY SHARE) on its attached policies, in id order. DeletePolicy takes
+    FOR UPDATE on its policies in id order before touching attachments, so the two wait for
+    each other on the policies instead of deadlocking on the attachment rows."""
+    await session.execute(
+        select(policies.c.policy_id)
+        .where(policies.c.policy_id.in_(select(link.c.policy_id).where(column == key)))
+        .order_by(policies.c.policy_id).with_for_update(read=True, key_share=True))
+
+
 async def _check_attach_limit(session: AsyncSession, table: Any, column: Any, key: int,
                               what: str) -> None:
     count = (await session.execute(select(func.count()).select_from(table)
@@ -200,7 +226,7 @@ async def _check_attach_limit(session: AsyncSession, table: Any, column: Any, ke
 
 async def attach_user_policy(work: Work, owner_uin: str, sub_uin: str, policy_id: int) -> None:
     user = await users.by_uin(work.session, owner_uin, sub_uin, lock=True)
-    await get_visible_policy(work.session, owner_uin, policy_id)
+    await get_visible_policy(work.session, owner_uin, policy_id, lock="attach")
     where = (user_policies.c.uid == user.uid) & (user_policies.c.policy_id == policy_id)
     if (await work.session.execute(select(user_policies).where(where))).first() is not None:
         return
@@ -224,7 +250,7 @@ async def detach_user_policy(work: Work, owner_uin: str, sub_uin: str, policy_id
 
 async def attach_group_policy(work: Work, owner_uin: str, group_id: int, policy_id: int) -> None:
     group = await get_group(work.session, owner_uin, group_id, lock=True)
-    await get_visible_policy(work.session, owner_uin, policy_id)
+    await get_visible_policy(work.session, owner_uin, policy_id, lock="attach")
     where = (group_policies.c.group_id == group_id) & (group_policies.c.policy_id == policy_id)
     if (await work.session.execute(select(group_policies).where(where))).first() is not None:
         return

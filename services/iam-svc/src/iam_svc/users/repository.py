@@ -33,6 +33,7 @@ async def by_uin(session: AsyncSession, owner_uin: str, uin: str, *,
                       uin, lock)
 
 
-async def by_uid(session: AsyncSession, owner_uin: str, uid: int) -> Row[Any]:
+async def by_uid(session: AsyncSession, owner_uin: str, uid: int, *,
+                 lock: bool = False) -> Row[Any]:
     return await _one(session, (sub_users.c.owner_uin == owner_uin) & (sub_users.c.uid == uid),
-                      f"with uid {uid}", False)
+                      f"with uid {uid}", lock)

@@ -16,6 +16,7 @@ from iam_svc.common.work import Work
 from iam_svc.groups.models import group_members
 from iam_svc.policies.events import policy_changed
 from iam_svc.policies.models import user_policies
+from iam_svc.policies.service import hold_attached_policies
 from iam_svc.uins import allocate_uin
 from iam_svc.users import repository
 from iam_svc.users.errors import UserHasKeys, UserNameInUse
@@ -78,6 +79,7 @@ async def delete_user(work: Work, owner_uin: str, name: str, force: bool) -> Non
             raise UserHasKeys(f"sub-user {name!r} still has API keys; delete them first or "
                               "pass force=1")
         await keys.delete_keys_of(work, owner_uin, user.uin)
+    await hold_attached_policies(work.session, user_policies, user_policies.c.uid, user.uid)
     await work.session.execute(delete(group_members).where(group_members.c.uid == user.uid))
     await work.session.execute(delete(user_policies).where(user_policies.c.uid == user.uid))
     await work.session.execute(delete(sub_users).where(sub_users.c.uid == user.uid))
