@@ -40,7 +40,7 @@ async def modify_setting(body: SettingRequest, caller: CustomerCaller,
     async with runtime.db.transaction() as session:
         return await service.modify_setting(
             session, uin, changed_by=caller.sub_uin or uin, enabled=body.enabled,
-            email=body.email, now=runtime.clock.now())
+            email=body.email, clock=runtime.clock)
 
 
 @router.get("/v1/auto-invoice-runs", summary="The account's monthly auto-invoicing runs")

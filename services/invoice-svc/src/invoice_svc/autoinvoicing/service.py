@@ -11,18 +11,19 @@ same transaction. The run row is inserted first in that transaction: its primary
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kit.clock import iso, utc
+from kit.clock import Clock, iso, utc
 from kit.db import Database
 from kit.errors import AppError, MissingParameter
 from kit.ids import uuid7
 from kit.messaging import add_events, new_event
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoice_svc.accounts.service import load_profile, require_invoicing_allowed
@@ -34,7 +35,7 @@ from invoice_svc.autoinvoicing.events import AUTO_INVOICE_SKIPPED, AutoInvoiceSk
 from invoice_svc.autoinvoicing.models import auto_invoice_runs, auto_invoice_settings
 from invoice_svc.autoinvoicing.rules import Month
 from invoice_svc.common.money import yuan
-from invoice_svc.common.sql import upsert_insert
+from invoice_svc.common.sql import dialect_of, upsert_insert
 from invoice_svc.config import Settings
 from invoice_svc.ledger import service as ledger
 from invoice_svc.titles.service import TitleMissing, buyer_for
@@ -59,6 +60,25 @@ def _parse(label: str) -> Month:
 
 
 # ----------------------------------------------------------------------------- the setting
+
+def setting_lock_key(uin: str) -> int:
+    """The account's auto-invoicing advisory lock key (a signed 64-bit integer)."""
+    digest = hashlib.sha256(f"invoice-svc:auto-invoicing:{uin}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def lock_account(session: AsyncSession, uin: str) -> None:
+    """Serialise the account's setting changes and its monthly runs (to the end of the
+    transaction): a change reads the latest one and the clock under this lock, a run reads
+    the setting that governs it under it too. So two changes never both append (or both
+    skip) on the same latest one, and a change stamped before the 10th is either committed
+    before the month's run decides or waits for it and is stamped after. PostgreSQL: an
+    advisory transaction lock; SQLite (embedded mode): its database write lock serialises
+    the writers."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                              {"key": setting_lock_key(uin)})
+
 
 async def history(session: AsyncSession, uin: str,
                   before: datetime | None = None) -> list[Row[Any]]:
@@ -131,9 +151,13 @@ async def _require_title(session: AsyncSession, uin: str) -> None:
 
 
 async def modify_setting(session: AsyncSession, uin: str, *, changed_by: str, enabled: bool,
-                         email: str | None, now: datetime) -> dict[str, Any]:
-    """ModifyAutoInvoiceSetting: append a change (none when it repeats the latest one)."""
+                         email: str | None, clock: Clock) -> dict[str, Any]:
+    """ModifyAutoInvoiceSetting: append a change (none when it repeats the latest one). The
+    time of the change (which decides the month it governs) is read once the account's lock
+    is held (`lock_account`)."""
     checked = applications.check_email(email) if email is not None else None
+    await lock_account(session, uin)
+    now = clock.now()
     rows = await history(session, uin)
     latest = rows[-1] if rows else None
     if checked is None and latest is not None:
@@ -200,16 +224,30 @@ async def candidates(session: AsyncSession, run_month: Month, *, after: str | No
     by_uin: dict[str, list[Row[Any]]] = {}
     for row in rows:
         by_uin.setdefault(row.uin, []).append(row)
-    found: list[Candidate] = []
-    for uin, changes in by_uin.items():
-        rule = governing(changes, run_month)
-        if rule is None:
-            continue
-        if _enabled_for(changes, run_month):
-            found.append(Candidate(uin, True, rule.email))
-        elif rule.effective_month == _label(run_month):
-            found.append(Candidate(uin, False, rule.email))  # turned off as of this month
+    found = [candidate for uin, changes in by_uin.items()
+             if (candidate := _candidate(uin, changes, run_month)) is not None]
     return found, (uins[-1] if len(uins) == limit else None)
+
+
+def _candidate(uin: str, changes: Sequence[Row[Any]], run_month: Month) -> Candidate | None:
+    """What the run of `run_month` does for an account with these changes (made before the
+    run opens, oldest first): None when it does not concern it."""
+    rule = governing(changes, run_month)
+    if rule is None:
+        return None
+    if _enabled_for(changes, run_month):
+        return Candidate(uin, True, rule.email)
+    if rule.effective_month == _label(run_month):
+        return Candidate(uin, False, rule.email)  # turned off as of this month
+    return None
+
+
+async def _current(session: AsyncSession, uin: str, run_month: Month) -> Candidate | None:
+    """The candidate as of now, read under the account's lock: a change committed since the
+    page of candidates was read (stamped before the run opened) is taken into account."""
+    await lock_account(session, uin)
+    return _candidate(uin, await history(session, uin, before=rules.run_opens_at(run_month)),
+                      run_month)
 
 
 async def _claim(session: AsyncSession, uin: str, decision: rules.Decision, bill_fen: int,
@@ -247,6 +285,10 @@ def failed_notice(bill: Month, message: str) -> str:
 async def _run_in(session: AsyncSession, outbox: Table, settings: Settings,
                   candidate: Candidate, run_month: Month, now: datetime) -> str | None:
     uin = candidate.uin
+    current = await _current(session, uin, run_month)
+    if current is None:
+        return None
+    candidate = current
     bill = _label(rules.bill_month(run_month))
     state = await ledger.read_ledger(session, uin)
     found = await ledger.bill_balances(session, uin, [bill])
@@ -278,6 +320,7 @@ async def _record_failure(session: AsyncSession, outbox: Table, candidate: Candi
     """The application was refused (title gone, account restricted, balances moved): record
     the run as failed and tell the customer to invoice by hand."""
     uin = candidate.uin
+    await lock_account(session, uin)
     bill = _label(rules.bill_month(run_month))
     state = await ledger.read_ledger(session, uin)
     found = await ledger.bill_balances(session, uin, [bill])

@@ -76,8 +76,11 @@ async def set_legacy_amount(
     if fen < 0:
         raise InvalidParameterValue("amount: 旧版剩余可开票金额不能为负数",
                                     code="InvalidParameterValue.Amount")
+    expected = (to_fen(body.expected_amount, "expected_amount")
+                if body.expected_amount is not None else None)
     async with runtime.db.transaction() as session:
-        ledger = await service.set_legacy(session, target_uin, fen, runtime.clock.now())
+        ledger = await service.set_legacy(session, target_uin, fen, runtime.clock.now(),
+                                          expected_fen=expected)
     return {"uin": target_uin, "legacy_amount": yuan(ledger.legacy_fen),
             "records_amount": yuan(ledger.records_balance_fen),
             "total_amount": yuan(ledger.total_fen)}

@@ -48,6 +48,12 @@ def bill_view(bill: dict[str, Any]) -> dict[str, Any]:
 
 
 class LegacyAmountRequest(BaseModel):
+    """`amount` replaces the legacy remaining amount. `expected_amount`, when given, is the
+    remaining amount the operator saw: if an application drew on it (or another operator set
+    it) meanwhile, the update is refused (409 FailedOperation.LegacyAmountChanged) instead of
+    silently giving back money already invoiced."""
+
     model_config = ConfigDict(extra="forbid")
 
     amount: Amount
+    expected_amount: Amount | None = None

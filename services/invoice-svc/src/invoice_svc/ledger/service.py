@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from kit.clock import iso, utc
+from kit.errors import FailedOperation
+from kit.money import format_yuan
 from sqlalchemy import (
     DateTime,
     Row,
@@ -95,9 +97,21 @@ async def lock_ledger(session: AsyncSession, uin: str, now: datetime) -> LedgerS
     return LedgerState(uin, row.legacy_fen, row.records_balance_fen)
 
 
-async def set_legacy(session: AsyncSession, uin: str, legacy_fen: int,
-                     now: datetime) -> LedgerState:
-    await lock_ledger(session, uin, now)
+class LegacyAmountChanged(FailedOperation):
+    code = "FailedOperation.LegacyAmountChanged"
+
+
+async def set_legacy(session: AsyncSession, uin: str, legacy_fen: int, now: datetime, *,
+                     expected_fen: int | None = None) -> LedgerState:
+    """Replace the legacy remaining amount under the ledger lock (applications drawing on it
+    wait, or are waited for). With `expected_fen`, only if it is still what the operator saw
+    (compare-and-set): an application that drew on it meanwhile is not undone."""
+    state = await lock_ledger(session, uin, now)
+    if expected_fen is not None and state.legacy_fen != expected_fen:
+        raise LegacyAmountChanged(
+            "旧版剩余可开票金额已变化（期间有开票申请或其他修改），请刷新后重试"
+            " (the legacy amount changed meanwhile; reload and retry)",
+            details={"legacy_amount": format_yuan(state.legacy_fen)})
     await session.execute(update(L).where(L.c.uin == uin).values(
         legacy_fen=legacy_fen, updated_at=now))
     return await read_ledger(session, uin)
