@@ -54,19 +54,26 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
     return values
 
 
-def _wait_ready(url: str, seconds: float, processes: list[subprocess.Popen[bytes]]) -> bool:
+def _wait_ready(url: str, seconds: float,
+                processes: list[subprocess.Popen[bytes]]) -> tuple[bool, str]:
+    """Poll ``url`` until it answers 200; else (False, why): a process that exited, or the
+    last answer or error (a not-ready ``/readyz`` names the failing checks)."""
     deadline = time.monotonic() + seconds
+    last = "no answer yet"
     while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            return False
+        exited = [p.args for p in processes if p.poll() is not None]
+        if exited:
+            return False, f"a process exited: {exited[0]}"
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
+                    return True, ""
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}: {exc.read(2000).decode(errors='replace')}"
+        except (urllib.error.URLError, OSError) as exc:
+            last = repr(exc)
         time.sleep(0.3)
-    return False
+    return False, f"not ready after {seconds:g} s; last answer: {last}"
 
 
 def main() -> int:
@@ -121,8 +128,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop())
     base = f"http://127.0.0.1:{gateway_port}"
     try:
-        if not _wait_ready(f"{base}/readyz", 180, processes):
-            print("error: the system did not become ready; see the logs above", file=sys.stderr)
+        ready, why = _wait_ready(f"{base}/readyz", 180, processes)
+        if not ready:
+            print(f"error: the system did not become ready ({why}); see the logs above",
+                  file=sys.stderr, flush=True)
             stop()
             return 1
         print(f"""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from kit.db import drop_postgres_database
-from kit.testing import free_port
+from kit.testing import free_port, free_port_range
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("iam", "invoice", "contract", "esign")
@@ -64,8 +64,12 @@ class Console:
             output = "".join(self._lines)
         if needle not in output:
             state = "exited" if self.process.poll() is not None else "still running"
+            errors = [line for line in output.splitlines()
+                      if line.startswith("error") or '"level":"ERROR"' in line
+                      or '"level":"WARNING"' in line][:20]
             raise AssertionError(
-                f"{needle!r} not printed within {seconds}s (process {state}):\n{output[-3000:]}")
+                f"{needle!r} not printed within {seconds}s (process {state}); errors and "
+                f"warnings:\n" + "\n".join(errors) + f"\n... last output:\n{output[-3000:]}")
 
     def stop_with_ctrl_c(self) -> str:
         """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
@@ -124,7 +128,9 @@ def db_prefix():
 
 def test_make_up_starts_distributed_system_ready_and_stops_cleanly(db_prefix: str,
                                                                    tmp_path: Path):
-    gateway_port, base_port = free_port(), free_port()
+    # the gateway, then the four services and the simulated tax platform on base..base+4
+    gateway_port = free_port_range(6)
+    base_port = gateway_port + 1
     secrets_file = tmp_path / "up-secrets.json"
     process = start(["make", "--no-print-directory", "up"], {
         "DB_PREFIX": db_prefix, "GATEWAY_PORT": str(gateway_port),
