@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from kit.clock import Clock, SystemClock
 from kit.db import Database, ensure_postgres_database
-from kit.errors import install_error_handlers
+from kit.errors import document_problems, install_error_handlers
 from kit.http import JsonResponse, MetricsMiddleware, RequestIdMiddleware
 from kit.identity import AssertionVerifier
 from kit.logging import configure_logging, service_var
@@ -155,6 +155,7 @@ def build_service_app(
     app.state.runtime = runtime
     app.state.assertion_verifier = AssertionVerifier(settings.gateway_public_key)
     install_error_handlers(app)
+    document_problems(app)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

@@ -52,7 +52,9 @@ async def describe_invoice(invoice_id: InvoiceId, caller: CustomerCaller,
 
 
 @router.get("/v1/invoices/{invoice_id}/consumption-records.csv",
-            summary="The consumption records an invoice draws on, as CSV")
+            summary="The consumption records an invoice draws on, as CSV",
+            response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def export_linked_records(invoice_id: InvoiceId, caller: CustomerCaller,
                                 runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as session:
@@ -63,7 +65,11 @@ async def export_linked_records(invoice_id: InvoiceId, caller: CustomerCaller,
 
 
 @router.get("/v1/invoices/{invoice_id}/documents/{fmt}",
-            summary="Download an issued invoice as PDF, XML or OFD (INV-REQ-17, 26)")
+            summary="Download an issued invoice as PDF, XML or OFD (INV-REQ-17, 26)",
+            response_class=Response,
+            responses={200: {"content": {media: {"schema": {"type": "string",
+                                                            "format": "binary"}}
+                                         for media in sorted(set(MEDIA_TYPES.values()))}}})
 async def download_document(invoice_id: InvoiceId, fmt: Literal["pdf", "xml", "ofd"],
                             caller: CustomerCaller, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as session:
