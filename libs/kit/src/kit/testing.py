@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+import asyncpg
 import pytest
 import pytest_asyncio
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from kit.db import drop_postgres_database, ensure_postgres_database
+from kit.messaging.probe import wait_for
 
 PG_BASE = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://root@127.0.0.1:5432")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -191,3 +194,52 @@ async def serving(app: Any, *, graceful_seconds: float = 0.5) -> AsyncIterator[s
         server.should_exit = True
         await task
         sock.close()
+
+
+class LockGate:
+    """Makes concurrent requests overlap in PostgreSQL for certain, without sleeps: hold a lock
+    from a connection of its own (``hold``), fire the requests, wait until ``pg_stat_activity``
+    shows that many sessions blocked on a lock (``wait_until_blocked``), then ``release``.
+    ``run`` does all of it for a batch of calls and returns their results."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = make_url(database_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self.conn: asyncpg.Connection | None = None
+
+    async def hold(self, sql: str, *args: Any) -> None:
+        self.conn = await asyncpg.connect(self.url)
+        await self.conn.execute("BEGIN")
+        await self.conn.execute(sql, *args)
+
+    async def waiting(self) -> int:
+        """Sessions of this database (other than the gate's) waiting on a lock now."""
+        assert self.conn is not None
+        await self.conn.execute("SELECT pg_stat_clear_snapshot()")  # fresh, in a transaction
+        return await self.conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+
+    async def wait_until_blocked(self, count: int, what: str = "",
+                                 tasks: list[asyncio.Future[Any]] | None = None) -> None:
+        """Until ``count`` sessions wait; none of ``tasks`` may finish meanwhile."""
+        async def blocked() -> bool:
+            finished = [t for t in tasks or () if t.done()]
+            assert not finished, [t.result() for t in finished]  # none may get past the lock
+            return await self.waiting() >= count
+
+        await wait_for(blocked, within=20.0, what=what or f"{count} sessions waiting on a lock")
+
+    async def release(self) -> None:
+        if self.conn is not None:
+            await self.conn.execute("ROLLBACK")
+            await self.conn.close()
+            self.conn = None
+
+    async def run(self, waiters: int, *calls: Awaitable[Any]) -> list[Any]:
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        try:
+            await self.wait_until_blocked(waiters, tasks=tasks)
+        finally:
+            await self.release()
+        return list(await asyncio.gather(*tasks))

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from kit.testing import LockGate
 from sqlalchemy import text
 
 ROUNDS = 6
@@ -83,23 +84,9 @@ async def test_requests_really_overlap(iam):
     wait until all 6 sessions are blocked on it at once: the client does not serialise
     requests, and each has its own connection and transaction."""
     owner = await iam.account()
-    engine = iam.app.state.runtime.db.engine
-    async with engine.connect() as blocker:
-        trans = await blocker.begin()
-        await blocker.execute(text("SELECT 1 FROM accounts WHERE uin = :u FOR UPDATE"),
-                              {"u": owner})
-        pending = asyncio.gather(*(create_key(iam, owner) for _ in range(6)))
-        waiting = 0
-        for _ in range(1000):
-            (waiting,) = (await iam.rows(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"))[0]
-            if waiting == 6:
-                break
-            await asyncio.sleep(0.01)  # polling a condition; the overlap does not depend on it
-        await trans.rollback()
-        answers = await pending
-    assert waiting == 6
+    gate = LockGate(iam.database_url)
+    await gate.hold("SELECT 1 FROM accounts WHERE uin = $1 FOR UPDATE", owner)
+    answers = await gate.run(6, *(create_key(iam, owner) for _ in range(6)))
     assert outcomes(answers) == {(200, ""): 2, (409, "OperationDenied.AccessKeyOverLimit"): 4}
 
 

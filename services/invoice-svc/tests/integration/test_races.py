@@ -17,7 +17,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import httpx
 from invoice_svc.autoinvoicing.scheduler import AutoInvoicingScheduler
 from invoice_svc.autoinvoicing.service import setting_lock_key
@@ -26,8 +25,8 @@ from invoice_svc.returns.worker import ReturnsWorker
 from invoice_svc.taxplatform.simulated import SimulatedTaxPlatform
 from invoice_svc.testing import account_event, at, bill_settled, order_paid, order_refunded
 from kit.messaging.probe import wait_for
+from kit.testing import LockGate
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 UIN = "100000000777"
 APPLY = "/v1/invoice-applications"
@@ -44,45 +43,9 @@ TITLE_EXISTS = "FailedOperation.InvoiceTitleExists"
 
 # ----------------------------------------------------------------------------- the lock gate
 
-class Gate:
-    """A lock held from a connection of its own; `run` fires requests that wait on it, checks
-    in pg_stat_activity that `waiters` sessions are blocked, then releases it."""
-
-    def __init__(self, inv: Any) -> None:
-        self.url = make_url(inv.database_url).set(drivername="postgresql")
-        self.conn: asyncpg.Connection | None = None
-
-    async def hold(self, sql: str, *args: Any) -> None:
-        self.conn = await asyncpg.connect(self.url.render_as_string(hide_password=False))
-        await self.conn.execute("BEGIN")
-        await self.conn.execute(sql, *args)
-
-    async def waiting(self) -> int:
-        assert self.conn is not None
-        await self.conn.execute("SELECT pg_stat_clear_snapshot()")  # fresh, in a transaction
-        return await self.conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-
-    async def run(self, waiters: int, *calls: Awaitable[Any]) -> list[Any]:
-        tasks = [asyncio.ensure_future(call) for call in calls]
-        try:
-            async def blocked() -> bool:
-                failed = [t for t in tasks if t.done()]
-                assert not failed, [t.result() for t in failed]  # none may finish early
-                return await self.waiting() >= waiters
-
-            await wait_for(blocked, within=20.0, what=f"{waiters} sessions waiting on the lock")
-        finally:
-            assert self.conn is not None
-            await self.conn.execute("ROLLBACK")
-            await self.conn.close()
-        return list(await asyncio.gather(*tasks))
-
-
 async def gated(inv: Any, sql: str, args: Sequence[Any], waiters: int,
                 *calls: Awaitable[Any]) -> list[Any]:
-    gate = Gate(inv)
+    gate = LockGate(inv.database_url)
     await gate.hold(sql, *args)
     return await gate.run(waiters, *calls)
 
@@ -318,7 +281,7 @@ async def test_application_by_amount_racing_a_refund_event(inv) -> None:
     await funded(inv, "100.00", "100.00", "100.00")
     refund = order_refunded(UIN, "R1", f"{UIN}-S2", "100.00", at("2025-02-05 10:00:00"))
     sql, args = hold_ledger(UIN)
-    gate = Gate(inv)
+    gate = LockGate(inv.database_url)
     await gate.hold(sql, *args)
     answers = await gate.run(4, *(inv.call("POST", APPLY, uin=UIN, json_body={
         "mode": "amount", "total_amount": "150.00", "email": EMAIL}) for _ in range(3)),
@@ -416,7 +379,7 @@ async def test_revoking_both_invoices_of_one_application_at_once(inv) -> None:
                                  tax_rate="0.09"))
     ids = [i["invoice_id"] for i in (await p.apply("215.00"))["invoices"]]
     assert len(ids) == 2
-    gate = Gate(inv)
+    gate = LockGate(inv.database_url)
     await gate.hold("SELECT 1 FROM invoices WHERE invoice_id = ANY($1::varchar[]) FOR UPDATE",
                     ids)
     answers = await gate.run(4, *(inv.call("POST", f"/v1/invoices/{i}/revoke", uin=UIN)
@@ -505,7 +468,7 @@ async def test_auto_invoice_setting_changes_racing_each_other(inv) -> None:
     on/off at once: the history alternates, the latest is what the last one set, and the
     answer of each is its own change."""
     await inv.enterprise(UIN)
-    gate = Gate(inv)
+    gate = LockGate(inv.database_url)
     await gate.hold("SELECT pg_advisory_xact_lock($1)", setting_lock_key(UIN))
     answers = await gate.run(6, *(inv.call("PUT", SETTING, uin=UIN, json_body={
         "enabled": True, "email": EMAIL}) for _ in range(6)))
@@ -565,28 +528,20 @@ async def test_setting_change_racing_the_months_run(inv) -> None:
                                    at("2025-03-01 03:00:00")))
     await inv.ok("PUT", SETTING, uin=UIN, json_body={"enabled": True, "email": EMAIL})
     inv.clock.set(at("2025-03-09 23:59:59"))
-    gate = Gate(inv)
+    gate = LockGate(inv.database_url)
     await gate.hold("SELECT pg_advisory_xact_lock($1)", setting_lock_key(UIN))
     change = asyncio.ensure_future(inv.call("PUT", SETTING, uin=UIN, json_body={
         "enabled": False}))
 
-    async def one_waiting() -> bool:
-        return await gate.waiting() >= 1
-
-    await wait_for(one_waiting, within=20.0, what="the change waiting")
+    await gate.wait_until_blocked(1, "the change waiting")
     inv.clock.set(at("2025-03-10 00:00:01"))
     rt = inv.runtime
     schedulers = [AutoInvoicingScheduler(rt.db, rt.outbox, rt.settings, inv.clock)
                   for _ in range(3)]
     rounds = [asyncio.ensure_future(s.run_once()) for s in schedulers]
 
-    async def all_waiting() -> bool:
-        return await gate.waiting() >= 4
-
-    await wait_for(all_waiting, within=20.0, what="the schedulers waiting")
-    assert gate.conn is not None
-    await gate.conn.execute("ROLLBACK")
-    await gate.conn.close()
+    await gate.wait_until_blocked(4, "the schedulers waiting")
+    await gate.release()
     answer = await change
     results = await asyncio.gather(*rounds)
     assert answer.status_code == 200, answer.text
