@@ -14,7 +14,7 @@ import re
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from kit.db import drop_postgres_database, ensure_postgres_database
@@ -243,3 +244,30 @@ class LockGate:
         finally:
             await self.release()
         return list(await asyncio.gather(*tasks))
+
+
+def fill_placeholders(value: Any, names: dict[str, Any]) -> Any:
+    """``{name}`` in the strings of a (nested) request template replaced from ``names``. A string
+    that is exactly one placeholder becomes the value itself, so ids keep their JSON type."""
+    if isinstance(value, str):
+        for name, replacement in names.items():
+            if value == "{" + name + "}":
+                return replacement
+            value = value.replace("{" + name + "}", str(replacement))
+        return value
+    if isinstance(value, list):
+        return [fill_placeholders(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: fill_placeholders(v, names) for k, v in value.items()}
+    return value
+
+
+async def table_contents(engine: Any, tables: Iterable[Any]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of each table, in a stable order: compare before and after to prove that a
+    refused request changed nothing (row counts would miss an update)."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    async with engine.connect() as conn:
+        for table in tables:
+            rows = (await conn.execute(select(table))).all()
+            out[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return out

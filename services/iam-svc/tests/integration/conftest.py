@@ -19,7 +19,8 @@ from iam_svc.main import create_app
 from iam_svc.models import metadata
 from kit.clock import FrozenClock
 from kit.identity import AssertionSigner, Caller, generate_keypair
-from sqlalchemy import func, select, text
+from kit.testing import table_contents
+from sqlalchemy import select, text
 
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 DOMAIN_TABLES = ("accounts", "sub_users", "user_groups", "group_members", "access_keys",
@@ -96,23 +97,12 @@ class Iam:
         return [b for b in bodies if event_type is None or b["type"] == event_type]
 
     async def counts(self) -> dict[str, int]:
-        result = {}
-        async with self.app.state.runtime.db.engine.connect() as conn:
-            for name in DOMAIN_TABLES:
-                table = metadata.tables[name]
-                result[name] = (await conn.execute(
-                    select(func.count()).select_from(table))).scalar_one()
-        return result
+        return {name: len(rows) for name, rows in (await self.snapshot()).items()}
 
     async def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every domain table, in a stable order: to prove nothing changed."""
-        result = {}
-        async with self.app.state.runtime.db.engine.connect() as conn:
-            for name in DOMAIN_TABLES:
-                table = metadata.tables[name]
-                rows = (await conn.execute(select(table))).all()
-                result[name] = sorted((tuple(row) for row in rows), key=repr)
-        return result
+        return await table_contents(self.app.state.runtime.db.engine,
+                                    [metadata.tables[name] for name in DOMAIN_TABLES])
 
     async def rows(self, sql: str, **params: Any) -> list[Any]:
         async with self.app.state.runtime.db.engine.connect() as conn:

@@ -37,7 +37,7 @@ async def test_acc_req_1_enterprise_verification_publishes_account_verified(iam)
 
 async def test_acc_req_1_invalid_uscc_rejected_and_nothing_changes(iam):
     uin = await iam.account()
-    before = await iam.counts()
+    before = await iam.snapshot()
     for bad, reason in (("9144030071526726XH", "checksum"), ("91440300715267", "length"),
                         ("9144A30071526726XG", "format")):
         answer = await iam.call("POST", "/v1/account/verification", uin=uin,
@@ -46,7 +46,7 @@ async def test_acc_req_1_invalid_uscc_rejected_and_nothing_changes(iam):
         problem = answer.json()
         assert problem["code"] == "InvalidParameterValue.UnifiedSocialCreditCode"
         assert problem["reason"] == reason and problem["field"] == "uscc"
-    assert await iam.counts() == before
+    assert await iam.snapshot() == before
     assert (await iam.ok("GET", "/v1/account", uin=uin))["verification_type"] == "none"
 
 

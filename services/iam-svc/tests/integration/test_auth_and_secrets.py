@@ -21,7 +21,7 @@ MANAGEMENT = [
 
 
 async def test_direct_call_without_assertion_is_refused(iam):
-    before = await iam.counts()
+    before = await iam.snapshot()
     forged = AssertionSigner(generate_keypair()[0]).sign(Caller("service", None))
     for method, path, body in [*INTERNAL, *MANAGEMENT, ("POST", "/internal/v1/accounts", {})]:
         for headers in ({}, {"x-caller-assertion": forged},
@@ -29,7 +29,7 @@ async def test_direct_call_without_assertion_is_refused(iam):
             answer = await iam.client.request(method, path, json=body, headers=headers)
             assert answer.status_code == 401, (method, path, headers)
             assert answer.json()["code"] == "AuthFailure.InvalidAuthorization"
-    assert await iam.counts() == before
+    assert await iam.snapshot() == before
 
 
 async def test_internal_endpoints_are_for_services_only(iam):
@@ -49,13 +49,13 @@ async def test_account_bootstrap_is_for_services_and_operators(iam):
 
 
 async def test_management_endpoints_are_for_customers(iam):
-    before = await iam.counts()
+    before = await iam.snapshot()
     for method, path, body in MANAGEMENT:
         for kind in ("service", "operator"):
             answer = await iam.call(method, path, kind=kind, json_body=body)
             assert answer.status_code == 403, (method, path, kind)
             assert answer.json()["code"] == "UnauthorizedOperation.CallerKind"
-    assert await iam.counts() == before
+    assert await iam.snapshot() == before
 
 
 async def test_secret_key_is_stored_encrypted(iam):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from kit.testing import fill_placeholders
+
 POLICY = json.dumps({"version": "2.0", "statement": [
     {"effect": "allow", "action": "contract:*", "resource": "*"}]})
 IPV = "InvalidParameterValue"
@@ -280,20 +282,6 @@ INTERNAL_CASES = [
 ]
 
 
-def _fill(value, names):
-    if isinstance(value, str):
-        for name, replacement in names.items():
-            if value == "{" + name + "}":
-                return int(replacement) if name in ("group", "policy", "preset") else replacement
-            value = value.replace("{" + name + "}", str(replacement))
-        return value
-    if isinstance(value, list):
-        return [_fill(v, names) for v in value]
-    if isinstance(value, dict):
-        return {k: _fill(v, names) for k, v in value.items()}
-    return value
-
-
 async def _setup(iam):
     owner = await iam.account(verification={"verification_type": "personal",
                                             "legal_name": "王五"})
@@ -304,20 +292,20 @@ async def _setup(iam):
     keys = [(await iam.ok("POST", "/v1/access-keys", uin=owner,
                           json_body={"target_uin": alice["uin"]}))["access_key"]
             for _ in range(2)]
-    return {"owner": owner, "alice": alice["uin"], "group": group, "policy": policy,
+    return {"owner": owner, "alice": alice["uin"], "group": int(group), "policy": int(policy),
             "key": keys[0]["access_key_id"],
-            "preset": await iam.preset_id(owner, "QcloudContractReadOnlyAccess")}
+            "preset": int(await iam.preset_id(owner, "QcloudContractReadOnlyAccess"))}
 
 
 async def _send(iam, names, method, path, body, params, headers, caller):
-    path = _fill(path, names)
+    path = fill_placeholders(path, names)
     all_headers = iam.headers(*caller) | (headers or {})
     if isinstance(body, tuple):
         all_headers["content-type"] = "application/json"
         return await iam.client.request(method, path, content=body[1], params=params,
                                         headers=all_headers)
-    return await iam.client.request(method, path, json=_fill(body, names), params=params,
-                                    headers=all_headers)
+    return await iam.client.request(method, path, json=fill_placeholders(body, names),
+                                    params=params, headers=all_headers)
 
 
 async def test_bad_input_on_every_management_endpoint_changes_nothing(iam):

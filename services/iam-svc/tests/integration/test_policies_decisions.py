@@ -33,7 +33,7 @@ async def test_cam_req_1_custom_policy_stored_as_given_and_read_back(iam):
 
 async def test_cam_req_1_malformed_policies_refused_with_the_parser_message(iam):
     owner = await iam.account()
-    before = await iam.counts()
+    before = await iam.snapshot()
     cases = {
         "not json": "policy document is not valid JSON",
         json.dumps({"version": "1.0", "statement": [{"effect": "allow", "action": "*",
@@ -53,7 +53,7 @@ async def test_cam_req_1_malformed_policies_refused_with_the_parser_message(iam)
     not_text = await iam.call("POST", "/v1/policies", uin=owner, json_body={
         "policy_name": "bad", "policy_document": allow("*")})
     assert not_text.json()["code"] == "InvalidParameter.PolicyDocument"
-    assert await iam.counts() == before
+    assert await iam.snapshot() == before
 
 
 async def test_cam_req_1_wildcards_and_resource_segments(iam):

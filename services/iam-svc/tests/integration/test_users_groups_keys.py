@@ -191,8 +191,8 @@ async def test_acc_req_3_group_batch_is_all_or_nothing(iam):
     alice = await iam.user(owner, "alice")
     group = (await iam.ok("POST", "/v1/groups", uin=owner,
                           json_body={"group_name": "g"}))["group_id"]
-    before = await iam.counts()
+    before = await iam.snapshot()
     answer = await iam.call("POST", "/v1/group-memberships", uin=owner, json_body={"info": [
         {"group_id": group, "uin": alice["uin"]}, {"group_id": group + 999, "uin": alice["uin"]}]})
     assert answer.status_code == 404 and answer.json()["code"] == "ResourceNotFound.Group"
-    assert await iam.counts() == before
+    assert await iam.snapshot() == before

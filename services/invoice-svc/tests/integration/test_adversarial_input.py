@@ -22,7 +22,7 @@ from invoice_svc.issuing.worker import IssuingWorker
 from invoice_svc.models import metadata
 from invoice_svc.taxplatform.simulated import SimulatedTaxPlatform
 from invoice_svc.testing import at, order_paid
-from sqlalchemy import select
+from kit.testing import fill_placeholders, table_contents
 
 UIN = "100000000077"
 EMAIL = "finance@example.com"
@@ -387,18 +387,6 @@ CASES: list[tuple[str, str, str, Any, Any, Any, str, int, str]] = [
 ]
 
 
-def _fill(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        for name, replacement in names.items():
-            value = value.replace("{" + name + "}", replacement)
-        return value
-    if isinstance(value, list):
-        return [_fill(v, names) for v in value]
-    if isinstance(value, dict):
-        return {k: _fill(v, names) for k, v in value.items()}
-    return value
-
-
 async def _setup(inv: Any) -> dict[str, str]:
     """An enterprise account with records, one issued invoice and one still applied."""
     await inv.enterprise(UIN, title="enterprise_special")
@@ -422,16 +410,6 @@ async def _setup(inv: Any) -> dict[str, str]:
     return {"issued": issued, "pending": pending, "record": await inv.record_id(UIN, "S1")}
 
 
-async def _contents(inv: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table of the service (outbox and inbox included), sorted."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    async with inv.runtime.db.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            rows = (await conn.execute(select(table))).all()
-            out[table.name] = sorted((tuple(row) for row in rows), key=repr)
-    return out
-
-
 @pytest_asyncio.fixture
 async def client(inv: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A client that gets the 500 answer instead of the app's exception."""
@@ -445,19 +423,19 @@ async def _send(inv: Any, client: httpx.AsyncClient, names: dict[str, str],
     _, method, path, body, params, headers, kind, _, _ = case
     uin = UIN if kind == C else None
     all_headers = inv.headers(kind, uin) | (headers or {})
-    path = _fill(path, names)
+    path = fill_placeholders(path, names)
     if isinstance(body, tuple):
         all_headers["content-type"] = "application/json"
-        return await client.request(method, path, content=_fill(body[1], names).encode(
+        return await client.request(method, path, content=fill_placeholders(body[1], names).encode(
             "utf-8", "surrogatepass"), params=params, headers=all_headers)
-    return await client.request(method, path, json=_fill(body, names), params=params,
+    return await client.request(method, path, json=fill_placeholders(body, names), params=params,
                                     headers=all_headers)
 
 
 async def test_adversarial_input_is_refused_with_a_stable_code_and_changes_nothing(
         inv: Any, client: httpx.AsyncClient) -> None:
     names = await _setup(inv)
-    before = await _contents(inv)
+    before = await table_contents(inv.runtime.db.engine, metadata.sorted_tables)
     failures = []
     for case in CASES:
         label, *_, status, code = case
@@ -471,7 +449,7 @@ async def test_adversarial_input_is_refused_with_a_stable_code_and_changes_nothi
             failures.append((label, answer.status_code, problem.get("code"),
                              problem.get("detail")))
     assert failures == [], "\n".join(map(repr, failures))
-    assert await _contents(inv) == before
+    assert await table_contents(inv.runtime.db.engine, metadata.sorted_tables) == before
 
 
 def test_every_route_has_an_adversarial_case() -> None:
