@@ -91,7 +91,7 @@ async def test_requests_really_overlap(iam):
 
 
 # --- API keys ------------------------------------------------------------------------------------
-async def test_concurrent_create_access_key_respects_the_limit_of_two(iam):
+async def test_acc_req_3_concurrent_create_access_key_respects_the_limit_of_two(iam):
     owner = await iam.account()
     for round_ in range(ROUNDS):
         target = None if round_ == 0 else (await iam.user(owner, f"k{round_}"))["uin"]
@@ -109,7 +109,7 @@ async def test_concurrent_create_access_key_respects_the_limit_of_two(iam):
         assert {e["change"] for e in events} == {"created"}
 
 
-async def test_update_and_delete_racing_on_one_key(iam):
+async def test_acc_req_3_update_and_delete_racing_on_one_key(iam):
     owner = await iam.account()
     user = (await iam.ok("POST", "/v1/users", uin=owner, json_body={"name": "u", "use_api": 1}))
     for round_ in range(ROUNDS + 2):
@@ -142,7 +142,7 @@ async def test_update_and_delete_racing_on_one_key(iam):
 
 
 # --- sub-users -----------------------------------------------------------------------------------
-async def test_concurrent_add_user_with_one_name(iam):
+async def test_acc_req_3_concurrent_add_user_with_one_name(iam):
     owner = await iam.account()
     for round_ in range(ROUNDS):
         name = f"same{round_}"
@@ -162,7 +162,7 @@ async def test_concurrent_add_user_with_one_name(iam):
         assert len(await iam.rows("SELECT 1 FROM access_keys")) == round_ + 1
 
 
-async def test_concurrent_add_user_at_the_limit_of_1000(iam):
+async def test_acc_req_3_concurrent_add_user_at_the_limit_of_1000(iam):
     owner = await iam.account()
     await execute(iam, "INSERT INTO sub_users (uin, owner_uin, name, console_login, created_at) "
                        "SELECT (900000000000 + n)::text, :o, 'seed' || n, 0, now() "
@@ -176,7 +176,7 @@ async def test_concurrent_add_user_at_the_limit_of_1000(iam):
     assert len(await key_events(iam, owner_uin=owner, change="created")) == 4
 
 
-async def test_delete_user_force_racing_create_access_key(iam):
+async def test_acc_req_3_delete_user_force_racing_create_access_key(iam):
     owner = await iam.account()
     for round_ in range(ROUNDS + 2):
         user = await iam.ok("POST", "/v1/users", uin=owner,
@@ -199,7 +199,7 @@ async def test_delete_user_force_racing_create_access_key(iam):
         assert len(await policy_events(iam, "user_deleted", sub_uin=user["uin"])) == 1
 
 
-async def test_delete_user_force_racing_delete_access_key(iam):
+async def test_acc_req_3_delete_user_force_racing_delete_access_key(iam):
     owner = await iam.account()
     for round_ in range(ROUNDS):
         user = await iam.ok("POST", "/v1/users", uin=owner,
@@ -221,7 +221,7 @@ async def test_delete_user_force_racing_delete_access_key(iam):
 
 
 # --- groups --------------------------------------------------------------------------------------
-async def test_concurrent_add_user_to_12_groups_respects_the_limit_of_ten(iam):
+async def test_acc_req_3_concurrent_add_user_to_12_groups_respects_the_limit_of_ten(iam):
     owner = await iam.account()
     groups = [await group(iam, owner, f"g{i}") for i in range(12)]
     for round_ in range(ROUNDS):
@@ -239,7 +239,7 @@ async def test_concurrent_add_user_to_12_groups_respects_the_limit_of_ten(iam):
         assert sorted(int(e["group_id"]) for e in events) == sorted(joined)
 
 
-async def test_batches_in_opposite_orders_do_not_deadlock(iam):
+async def test_acc_req_3_group_batches_in_opposite_orders_do_not_deadlock(iam):
     owner = await iam.account()
     groups = [await group(iam, owner, f"g{i}") for i in range(4)]
     users = [(await iam.user(owner, f"u{i}"))["uin"] for i in range(4)]
@@ -259,7 +259,7 @@ async def test_batches_in_opposite_orders_do_not_deadlock(iam):
     assert len(added) == len(removed) == ROUNDS * len(pairs)
 
 
-async def test_delete_group_racing_add_user_to_group(iam):
+async def test_acc_req_3_delete_group_racing_add_user_to_group(iam):
     owner = await iam.account()
     users = [(await iam.user(owner, f"u{i}"))["uin"] for i in range(4)]
     for round_ in range(ROUNDS + 2):
@@ -283,7 +283,7 @@ async def test_delete_group_racing_add_user_to_group(iam):
         assert deleted["affected_sub_uins"] == succeeded  # every member it had, no other
 
 
-async def test_delete_user_racing_add_user_to_group(iam):
+async def test_acc_req_3_delete_user_racing_add_user_to_group(iam):
     owner = await iam.account()
     groups = [await group(iam, owner, f"g{i}") for i in range(4)]
     for round_ in range(ROUNDS):
@@ -301,7 +301,7 @@ async def test_delete_user_racing_add_user_to_group(iam):
 
 
 # --- policies ------------------------------------------------------------------------------------
-async def test_concurrent_attach_of_one_policy_to_one_user(iam):
+async def test_acc_req_3_concurrent_attach_of_one_policy_to_one_user(iam):
     owner = await iam.account()
     policy_id = await iam.policy(owner, "p", POLICY)
     for round_ in range(ROUNDS):
@@ -316,7 +316,7 @@ async def test_concurrent_attach_of_one_policy_to_one_user(iam):
 
 
 @pytest.mark.parametrize("holder", ["user", "group"])
-async def test_concurrent_attach_at_the_limit_of_200(iam, holder):
+async def test_acc_req_3_concurrent_attach_at_the_limit_of_200(iam, holder):
     owner = await iam.account()
     if holder == "user":
         uin = (await iam.user(owner, "full"))["uin"]
@@ -342,7 +342,7 @@ async def test_concurrent_attach_at_the_limit_of_200(iam, holder):
 
 
 @pytest.mark.parametrize("holder", ["user", "group"])
-async def test_delete_policy_racing_attach(iam, holder):
+async def test_acc_req_3_delete_policy_racing_attach(iam, holder):
     owner = await iam.account()
     holders = []
     for i in range(4):
@@ -376,7 +376,7 @@ async def test_delete_policy_racing_attach(iam, holder):
 
 
 # --- accounts ------------------------------------------------------------------------------------
-async def test_concurrent_renames_one_wins(iam):
+async def test_acc_req_2_concurrent_renames_one_wins(iam):
     owner = await iam.account(verification={"verification_type": "personal",
                                             "legal_name": "张三"})
     for round_ in range(ROUNDS):
@@ -394,7 +394,7 @@ async def test_concurrent_renames_one_wins(iam):
         assert renamed[-1]["data"]["new_legal_name"] == winner
 
 
-async def test_concurrent_verifications_one_wins(iam):
+async def test_acc_req_1_concurrent_verifications_one_wins(iam):
     for _ in range(ROUNDS):
         owner = await iam.account()
         names = [f"王五{i}" for i in range(4)]
@@ -411,7 +411,7 @@ async def test_concurrent_verifications_one_wins(iam):
 
 
 @pytest.mark.parametrize("holder", ["user", "group"])
-async def test_delete_policies_racing_delete_of_their_holder(iam, holder):
+async def test_acc_req_3_delete_policies_racing_delete_of_their_holder(iam, holder):
     """DeletePolicy of a batch and DeleteUser / DeleteGroup both delete the same attachment
     rows; each must finish (no deadlock answered as an error)."""
     owner = await iam.account()

@@ -139,7 +139,7 @@ async def events(inv: Any, kind: str) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- returns
 
-async def test_same_return_submitted_concurrently_one_return_one_red_flow(inv) -> None:
+async def test_inv_req_23_same_return_submitted_concurrently_one_return_one_red_flow(inv) -> None:
     """Eight identical return requests for one issued 数电 invoice, all waiting on its row:
     one return, the others refused with the transition code; one red invoice, one release,
     one `invoice.returned`."""
@@ -161,7 +161,7 @@ async def test_same_return_submitted_concurrently_one_return_one_red_flow(inv) -
     await consistent(inv)
 
 
-async def test_return_submit_racing_revoke_and_the_issuing_worker(inv) -> None:
+async def test_inv_req_21_return_submit_racing_revoke_and_the_issuing_worker(inv) -> None:
     """An applied invoice: a revoke and returns race (the returns refused: not issued yet).
     An issuing invoice: returns race the worker recording it issued: either refused while it
     is issuing or accepted once it is issued, at most one, never a 500."""
@@ -211,7 +211,7 @@ async def _paper_return(inv: Any, p: Platform) -> str:
     return blue
 
 
-async def test_operator_decisions_race_each_other_one_wins(inv) -> None:
+async def test_inv_req_24_operator_decisions_race_each_other_one_wins(inv) -> None:
     """Paper return pending review (there is no customer withdraw: INV-REQ-24). Approvals
     racing: one moves it; then completions racing: one completes it, one release, one event;
     a reject racing the completions is refused or, if first, leaves nothing to complete."""
@@ -242,7 +242,7 @@ async def test_operator_decisions_race_each_other_one_wins(inv) -> None:
 
 # ----------------------------------------------------------------------------- applications
 
-async def test_two_applications_drawing_the_same_records_by_id(inv) -> None:
+async def test_inv_req_18_two_applications_drawing_the_same_records_by_id(inv) -> None:
     """Applications by record ids, and by amount with an explicit allocation, drawing the
     same records at once: money is reserved once; the rest are refused with stable codes."""
     await funded(inv, "100.00", "60.00")
@@ -274,7 +274,7 @@ async def test_two_applications_drawing_the_same_records_by_id(inv) -> None:
     await consistent(inv)
 
 
-async def test_application_by_amount_racing_a_refund_event(inv) -> None:
+async def test_inv_req_18_application_by_amount_racing_a_refund_event(inv) -> None:
     """Applications by amount and the refund of a record they draw, through the ledger
     consumer, all waiting on the account's ledger row: the refund is counted once, whatever
     the order; nothing is reserved twice; ledger and records agree."""
@@ -312,7 +312,7 @@ async def _refund_then_wait(inv: Any, event: Any) -> None:
     await wait_for(handled, within=20.0, what="the refund handled")
 
 
-async def test_legacy_amount_updates_racing_an_application_using_it(inv) -> None:
+async def test_inv_req_5_legacy_amount_updates_racing_an_application_using_it(inv) -> None:
     """Operator updates of the legacy amount and applications drawing on it serialise on the
     ledger row: each application's legacy part was there when it reserved, the value left is
     what the last writer set less what was drawn after it."""
@@ -342,7 +342,7 @@ async def test_legacy_amount_updates_racing_an_application_using_it(inv) -> None
     assert drawn[0] == sum(total for _, total in applied)
 
 
-async def test_legacy_compare_and_set_never_gives_back_what_was_drawn(inv) -> None:
+async def test_inv_req_5_legacy_compare_and_set_never_gives_back_what_was_drawn(inv) -> None:
     """The operator sets the legacy amount from what they saw (`expected_amount`) while an
     application draws on it: either the update comes first (and the application draws on
     the new amount) or it is refused as stale; the 80.00 drawn is never made invoiceable
@@ -369,7 +369,7 @@ async def test_legacy_compare_and_set_never_gives_back_what_was_drawn(inv) -> No
     assert len(await events(inv, "applied")) == 1
 
 
-async def test_revoking_both_invoices_of_one_application_at_once(inv) -> None:
+async def test_inv_req_21_revoking_both_invoices_of_one_application_at_once(inv) -> None:
     """An application with two invoices (two tax rates): both revoked at once, each waiting
     on its row: each released once, the application ends revoked, two `invoice.revoked`."""
     p = Platform(inv)
@@ -394,7 +394,7 @@ async def test_revoking_both_invoices_of_one_application_at_once(inv) -> None:
     await consistent(inv)
 
 
-async def test_title_updates_racing_an_application_snapshot_one_title(inv) -> None:
+async def test_inv_req_12_title_updates_racing_an_application_snapshot_one_title(inv) -> None:
     """Title modifications racing applications: each application's buyer is one committed
     title, never a mix of two; concurrent creates: one title, the rest refused."""
     await funded(inv, "100.00")
@@ -427,7 +427,7 @@ async def test_title_updates_racing_an_application_snapshot_one_title(inv) -> No
 
 # ----------------------------------------------------------------------------- idempotency
 
-async def test_same_idempotency_key_sent_concurrently(inv) -> None:
+async def test_inv_req_18_same_idempotency_key_sent_concurrently(inv) -> None:
     """One key, concurrent first requests: one effect. Identical bodies replay the answer;
     a different body with the key is refused with 409 IdempotencyKeyReused. The winner waits
     on the ledger row, the others on the key row."""
@@ -463,7 +463,7 @@ async def test_same_idempotency_key_sent_concurrently(inv) -> None:
 
 # ----------------------------------------------------------------------------- auto-invoicing
 
-async def test_auto_invoice_setting_changes_racing_each_other(inv) -> None:
+async def test_inv_req_31_auto_invoice_setting_changes_racing_each_other(inv) -> None:
     """Identical changes at once record one change (a repeat of the latest is no change);
     on/off at once: the history alternates, the latest is what the last one set, and the
     answer of each is its own change."""
@@ -487,7 +487,8 @@ async def test_auto_invoice_setting_changes_racing_each_other(inv) -> None:
     assert latest == history[-1]
 
 
-async def test_the_months_run_racing_the_customer_applying_for_the_same_bill(inv) -> None:
+async def test_inv_req_30_the_months_run_racing_the_customer_applying_for_the_same_bill(
+        inv) -> None:
     """The scheduler's run (by the bill of last month) and the customer applying for the
     same bill, both waiting on the ledger row: the bill is invoiced once; the loser is
     refused (customer) or recorded as failed with a notice (run)."""
@@ -519,7 +520,7 @@ async def test_the_months_run_racing_the_customer_applying_for_the_same_bill(inv
     await consistent(inv)
 
 
-async def test_setting_change_racing_the_months_run(inv) -> None:
+async def test_inv_req_31_setting_change_racing_the_months_run(inv) -> None:
     """A change begun just before the 10th that commits after the run opened: the run waits
     for it, so the month's run follows the change (one run per account and month), or the
     change lands after the cutoff and governs next month. Racing schedulers: one run."""
